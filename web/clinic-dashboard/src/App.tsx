@@ -1,0 +1,37 @@
+import { Navigate, Route, Routes } from 'react-router';
+import { LoginPage, useAuthState } from '@qivr/shared';
+import { auth } from './session';
+import { Layout } from './Layout';
+import { PatientList } from './pages/PatientList';
+import { NewPatient } from './pages/NewPatient';
+import { PatientPage } from './pages/PatientPage';
+import { ComingSoon } from './pages/ComingSoon';
+
+export function App() {
+  const status = useAuthState(auth, (s) => s.status);
+  if (status === 'restoring') {
+    return (
+      <main className="login" aria-busy="true">
+        <p className="muted">Resuming your session…</p>
+      </main>
+    );
+  }
+  if (status !== 'authenticated') {
+    return <LoginPage auth={auth} title="Qivr clinic dashboard" subtitle="Sign in with your clinic account." />;
+  }
+  return (
+    <Routes>
+      <Route element={<Layout />}>
+        <Route index element={<Navigate to="/patients" replace />} />
+        <Route path="patients" element={<PatientList />} />
+        <Route path="patients/new" element={<NewPatient />} />
+        <Route path="patients/:patientId" element={<PatientPage />} />
+        <Route path="evaluations" element={<ComingSoon title="Evaluations" />} />
+        <Route path="appointments" element={<ComingSoon title="Appointments" />} />
+        <Route path="inbox" element={<ComingSoon title="Inbox" />} />
+        <Route path="proms" element={<ComingSoon title="PROMs" />} />
+        <Route path="*" element={<ComingSoon title="Page not found" notFound />} />
+      </Route>
+    </Routes>
+  );
+}

@@ -1,0 +1,40 @@
+import { NavLink, Outlet } from 'react-router';
+import { useAuthState } from '@qivr/shared';
+import { auth } from './session';
+
+const upcoming = [
+  { to: '/evaluations', label: 'Evaluations' },
+  { to: '/appointments', label: 'Appointments' },
+  { to: '/inbox', label: 'Inbox' },
+  { to: '/proms', label: 'PROMs' },
+];
+
+export function Layout() {
+  const user = useAuthState(auth, (s) => s.user);
+  return (
+    <div className="shell">
+      <nav className="shell__nav" aria-label="Main">
+        <div className="shell__brand">Qivr clinic</div>
+        <NavLink to="/patients">Patients</NavLink>
+        {upcoming.map((item) => (
+          <NavLink key={item.to} to={item.to} className="nav-upcoming">
+            {item.label} <span className="badge">coming soon</span>
+          </NavLink>
+        ))}
+      </nav>
+      <div className="shell__main">
+        <header className="topbar">
+          <span data-testid="current-user">
+            {user?.name} <span className="muted">({user?.role})</span>
+          </span>
+          <button type="button" className="button button--small" onClick={() => void auth.logout()}>
+            Log out
+          </button>
+        </header>
+        <main className="content">
+          <Outlet />
+        </main>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,30 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { QueryClientProvider } from '@tanstack/react-query';
+import { BrowserRouter } from 'react-router';
+import '@qivr/shared/styles.css';
+import { App } from './App';
+import { auth } from './session';
+import { queryClient } from './queryClient';
+
+// Whatever one user loaded must never be shown to the next one in this tab.
+let lastUserId = auth.store.getState().user?.id ?? null;
+auth.store.subscribe((s) => {
+  const id = s.user?.id ?? null;
+  if (id !== lastUserId) {
+    lastUserId = id;
+    queryClient.clear();
+  }
+});
+
+void auth.restore();
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <QueryClientProvider client={queryClient}>
+      <BrowserRouter basename="/clinic">
+        <App />
+      </BrowserRouter>
+    </QueryClientProvider>
+  </StrictMode>,
+);

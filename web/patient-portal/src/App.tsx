@@ -1,0 +1,41 @@
+import { Navigate, NavLink, Route, Routes } from 'react-router';
+import { LoginPage, useAuthState } from '@qivr/shared';
+import { auth } from './session';
+import { MyDetails } from './MyDetails';
+
+export function App() {
+  const status = useAuthState(auth, (s) => s.status);
+  const user = useAuthState(auth, (s) => s.user);
+  if (status === 'restoring') {
+    return (
+      <main className="login" aria-busy="true">
+        <p className="muted">Resuming your session…</p>
+      </main>
+    );
+  }
+  if (status !== 'authenticated') {
+    return <LoginPage auth={auth} title="Qivr patient portal" subtitle="Sign in to see your details." />;
+  }
+  return (
+    <div className="shell">
+      <nav className="shell__nav" aria-label="Main">
+        <div className="shell__brand">Qivr</div>
+        <NavLink to="/me">My details</NavLink>
+      </nav>
+      <div className="shell__main">
+        <header className="topbar">
+          <span data-testid="current-user">{user?.name}</span>
+          <button type="button" className="button button--small" onClick={() => void auth.logout()}>
+            Log out
+          </button>
+        </header>
+        <main className="content">
+          <Routes>
+            <Route path="/me" element={<MyDetails />} />
+            <Route path="*" element={<Navigate to="/me" replace />} />
+          </Routes>
+        </main>
+      </div>
+    </div>
+  );
+}

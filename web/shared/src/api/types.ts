@@ -1,0 +1,166 @@
+/**
+ * Types for the Qivr REST contract (`/api/v1`, DESIGN.md §5).
+ *
+ * These mirror the Rust handlers' request and response bodies. The backend publishes the same
+ * contract as OpenAPI at `/api/openapi.json` (utoipa); once that document is complete these
+ * hand-kept types should be replaced by ones generated from it (see web/README.md).
+ */
+
+/** A UUID, as the API serialises it. */
+export type Uuid = string;
+/** A calendar date, `YYYY-MM-DD`. */
+export type IsoDate = string;
+/** An RFC 3339 timestamp. */
+export type Timestamp = string;
+
+export type Role = 'admin' | 'staff' | 'patient';
+
+/** Every list endpoint answers with this shape; pass `next_cursor` back as `cursor`. */
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export interface PageQuery {
+  cursor?: string | undefined;
+  limit?: number | undefined;
+}
+
+/** RFC 9457 problem details, as every error response carries them. */
+export interface ProblemDetails {
+  type?: string;
+  title?: string;
+  status?: number;
+  detail?: string;
+  errors?: FieldProblem[];
+}
+
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+// ---- auth -------------------------------------------------------------------------------
+
+export interface LoginRequest {
+  /** The clinic's slug, e.g. `harbour-physio`. */
+  tenant: string;
+  email: string;
+  password: string;
+}
+
+export interface AuthUser {
+  id: Uuid;
+  tenant_id: Uuid;
+  role: Role;
+  email: string;
+  name: string;
+}
+
+/** Answer to `POST /auth/login` and `POST /auth/refresh`. */
+export interface TokenResponse {
+  access_token: string;
+  refresh_token: string;
+  /** Lifetime of `access_token`, in seconds. */
+  expires_in: number;
+  user: AuthUser;
+}
+
+export interface Tenant {
+  id: Uuid;
+  slug: string;
+  name: string;
+}
+
+/** `GET /me`. */
+export interface Me extends AuthUser {
+  tenant: Tenant;
+}
+
+// ---- patients ---------------------------------------------------------------------------
+
+export interface Patient {
+  id: Uuid;
+  first_name: string;
+  last_name: string;
+  date_of_birth: IsoDate;
+  sex: string | null;
+  email: string | null;
+  phone: string | null;
+  address: string | null;
+  medical_history: string | null;
+  medications: string | null;
+  allergies: string | null;
+  /** The portal login linked to this record, if the patient has one. */
+  user_id: Uuid | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface NewPatient {
+  first_name: string;
+  last_name: string;
+  date_of_birth: IsoDate;
+  email?: string | undefined;
+  phone?: string | undefined;
+}
+
+/** The fields `PATCH /patients/{id}` accepts; any subset, `null` clears. */
+export type PatientEditableField =
+  | 'first_name'
+  | 'last_name'
+  | 'date_of_birth'
+  | 'sex'
+  | 'email'
+  | 'phone'
+  | 'address'
+  | 'medical_history'
+  | 'medications'
+  | 'allergies';
+
+export type PatientPatch = Partial<{
+  first_name: string;
+  last_name: string;
+  date_of_birth: IsoDate;
+  sex: string | null;
+  email: string | null;
+  phone: string | null;
+  address: string | null;
+  medical_history: string | null;
+  medications: string | null;
+  allergies: string | null;
+}>;
+
+export interface PatientListQuery extends PageQuery {
+  /** Free-text search (name, email, phone). */
+  q?: string | undefined;
+}
+
+export type ConditionStatus = 'active' | 'resolved';
+
+export interface Condition {
+  id: Uuid;
+  patient_id: Uuid;
+  name: string;
+  status: ConditionStatus;
+  onset_date: IsoDate | null;
+  resolved_date: IsoDate | null;
+  notes: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface NewCondition {
+  name: string;
+  status: ConditionStatus;
+  onset_date?: IsoDate | undefined;
+  notes?: string | undefined;
+}
+
+export type ConditionPatch = Partial<{
+  name: string;
+  status: ConditionStatus;
+  onset_date: IsoDate | null;
+  resolved_date: IsoDate | null;
+  notes: string | null;
+}>;

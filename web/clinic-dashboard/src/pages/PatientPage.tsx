@@ -44,9 +44,10 @@ export function PatientPage() {
         </h1>
         <Link to="/patients">Back to patients</Link>
       </div>
-      <DetailsCard patient={p} />
-      <MedicalHistoryCard patient={p} />
-      <ConditionsCard patientId={p.id} />
+      {/* Keyed by id: moving to another patient must not keep this one's form state. */}
+      <DetailsCard key={`details-${p.id}`} patient={p} />
+      <MedicalHistoryCard key={`history-${p.id}`} patient={p} />
+      <ConditionsCard key={`conditions-${p.id}`} patientId={p.id} />
     </section>
   );
 }

@@ -53,11 +53,17 @@ describe('clinic dashboard', { skip: skipUnlessServer }, () => {
     await signIn(page, 'clinic', 'staff@harbour-physio.test');
     await page.getByRole('link', { name: 'New patient' }).click();
     await page.getByRole('button', { name: 'Create patient' }).click();
-    await page.locator('.notice--error, .field__error').first().waitFor();
+    // Blank required fields are named before anything is sent.
+    await page.locator('.field--invalid').filter({ hasText: 'First name' }).waitFor();
     const suffix = Date.now().toString(36);
     await page.getByLabel('First name', { exact: true }).fill('E2e');
     await page.getByLabel('Last name', { exact: true }).fill(`Browser${suffix}`);
     await page.getByLabel('Date of birth', { exact: true }).fill('1990-04-05');
+    // The server's problem+json names the bad field; the form shows it under that field.
+    await page.getByLabel('Email', { exact: true }).fill('not-an-email');
+    await page.getByRole('button', { name: 'Create patient' }).click();
+    await page.locator('.field--invalid').filter({ hasText: 'Email' }).locator('.field__error').waitFor();
+    assert.equal(await page.locator('.field--invalid').count(), 1);
     await page.getByLabel('Email', { exact: true }).fill(`e2e-${suffix}@example.test`);
     await page.getByRole('button', { name: 'Create patient' }).click();
     await page.getByTestId('patient-name').filter({ hasText: `E2e Browser${suffix}` }).waitFor();

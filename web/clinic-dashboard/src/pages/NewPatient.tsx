@@ -11,6 +11,8 @@ export function NewPatient() {
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const [form, setForm] = useState(empty);
+  /** Blank required fields, caught before asking the server (which names one bad field at a time when a body does not parse). */
+  const [missing, setMissing] = useState<Record<string, string>>({});
   const create = useMutation({
     mutationFn: (body: NewPatientBody) => api.patients.create(body),
     onSuccess: (patient) => {
@@ -19,12 +21,21 @@ export function NewPatient() {
       navigate(`/patients/${patient.id}`);
     },
   });
-  const fieldErrors = create.error instanceof ApiError ? create.error.fieldErrors : {};
+  const fieldErrors = { ...(create.error instanceof ApiError ? create.error.fieldErrors : {}), ...missing };
   const set = (k: keyof typeof empty) => (e: { target: { value: string } }) =>
     setForm((f) => ({ ...f, [k]: e.target.value }));
 
   function onSubmit(e: FormEvent) {
     e.preventDefault();
+    const blank: Record<string, string> = {};
+    for (const k of ['first_name', 'last_name', 'date_of_birth'] as const) {
+      if (!form[k].trim()) blank[k] = 'Required';
+    }
+    setMissing(blank);
+    if (Object.keys(blank).length > 0) {
+      create.reset();
+      return;
+    }
     const body: NewPatientBody = {
       first_name: form.first_name.trim(),
       last_name: form.last_name.trim(),

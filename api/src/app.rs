@@ -1,0 +1,139 @@
+//! Building the HTTP application: state, router, middleware, and the listener.
+//!
+//! [`Application::build`] binds its listener before returning, so tests can ask for port 0
+//! and read the real port from [`Application::local_addr`].
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{middleware, Router};
+use prometheus_client::registry::Registry;
+use qivr_shared::auth::Authenticator;
+use qivr_shared::{Config, Problem};
+use sqlx::PgPool;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::routes::auth::LoginThrottle;
+use crate::state::{App, AppState};
+use crate::{metrics, routes, web};
+
+/// Largest request body we read (JSON bodies; uploads will stream separately).
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Loads the signing keys, builds the router and binds `config.addr`.
+    pub async fn build(config: Config, pool: PgPool) -> anyhow::Result<Self> {
+        let auth = Authenticator::new(pool.clone(), config.auth.clone()).await?;
+        let redis = config.redis_url.as_deref().map(redis::Client::open).transpose()?;
+        let listener = tokio::net::TcpListener::bind(config.addr).await?;
+        let state = AppState(Arc::new(App {
+            login_throttle: LoginThrottle::per_minute(config.auth.login_attempts_per_minute),
+            metrics: metrics::HttpMetrics::new(Registry::default()),
+            config,
+            pool,
+            auth,
+            redis,
+        }));
+        Ok(Self { listener, router: router(state.clone()), state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Qivr API", description = "The Qivr clinic platform's REST API. Errors are RFC 9457 problem details."),
+    modifiers(&BearerAuth),
+    tags((name = "auth"), (name = "users"), (name = "patients"), (name = "audit"), (name = "identity"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+/// The whole HTTP surface: `/api/v1`, the OpenAPI document and UI, health, metrics, JWKS and
+/// the web apps.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", routes::api())
+        .split_for_parts();
+    let request_id = HeaderName::from_static("x-request-id");
+
+    Router::new()
+        .merge(api)
+        .route("/.well-known/jwks.json", get(routes::auth::jwks))
+        .route("/healthz", get(routes::health::healthz))
+        .route("/readyz", get(routes::health::readyz))
+        .route("/metrics", get(metrics::serve))
+        .route_layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
+        .route("/", get(|| async { Redirect::temporary("/clinic/") }))
+        .merge(web::router(&state.config.web_dir))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("handler panicked");
+            Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "an unexpected error occurred; it has been logged".to_string())
+                .into_response()
+        }))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+                tracing::info_span!("http", method = %request.method(), path = %request.uri().path(),
+                    request.id = %request_id, tenant.id = tracing::field::Empty, user.id = tracing::field::Empty)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    Problem::new(StatusCode::NOT_FOUND, "no such endpoint".to_string()).into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this endpoint".to_string()).into_response()
+}

@@ -1,0 +1,171 @@
+//! Creating clinics: `qivr tenant create` for real ones, and the demo (`qivr seed --demo`, or
+//! the first start of the embedded default).
+//!
+//! The demo is a contract scripts rely on (DESIGN §9): clinics `harbour-physio` and
+//! `summit-health`, each with `admin@`, `staff@`, `staff2@` and `patient1@` … `patient5@`
+//! `<slug>.test`, all with [`DEMO_PASSWORD`].
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use qivr_shared::auth::{password, Role};
+use qivr_shared::tenancy::{self, Tx};
+use rand::distributions::{Alphanumeric, DistString};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+pub const DEMO_PASSWORD: &str = "qivr-demo-password";
+pub const DEMO_TENANTS: [(&str, &str); 2] = [("harbour-physio", "Harbour Physiotherapy"), ("summit-health", "Summit Health")];
+
+/// The admin login of a newly provisioned clinic.
+pub struct NewTenant {
+    pub tenant_id: Uuid,
+    pub admin_email: String,
+    /// Shown once; only its hash is stored.
+    pub one_time_password: String,
+}
+
+/// Creates a clinic and its first admin, with a random one-time password.
+pub async fn create_tenant(pool: &PgPool, slug: &str, name: &str, admin_email: &str, admin_name: &str) -> anyhow::Result<NewTenant> {
+    let one_time_password = Alphanumeric.sample_string(&mut rand::rngs::OsRng, 20);
+    let hash = password::hash(one_time_password.clone()).await?;
+    let tenant_id = insert_tenant(pool, slug, name).await?;
+    let mut tx = tenancy::begin(pool, tenant_id, None).await?;
+    let admin_email = admin_email.trim().to_lowercase();
+    insert_user(&mut tx, tenant_id, &admin_email, admin_name, Role::Admin, &hash).await?;
+    tx.commit().await?;
+    Ok(NewTenant { tenant_id, admin_email, one_time_password })
+}
+
+async fn insert_tenant(pool: &PgPool, slug: &str, name: &str) -> anyhow::Result<Uuid> {
+    // language=PostgreSQL
+    sqlx::query_scalar!("INSERT INTO tenants (slug, name) VALUES ($1, $2) RETURNING id", slug, name)
+        .fetch_one(pool)
+        .await
+        .with_context(|| format!("creating tenant {slug} (slugs are lowercase letters, digits and dashes, and unique)"))
+}
+
+async fn insert_user(tx: &mut Tx, tenant_id: Uuid, email: &str, name: &str, role: Role, hash: &str) -> sqlx::Result<Uuid> {
+    // language=PostgreSQL
+    sqlx::query_scalar!(
+        "INSERT INTO users (tenant_id, email, name, role, password_hash) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        tenant_id,
+        email,
+        name,
+        role as Role,
+        hash,
+    )
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Whether the database holds no clinic at all (a fresh embedded start).
+pub async fn is_empty(pool: &PgPool) -> sqlx::Result<bool> {
+    // language=PostgreSQL
+    sqlx::query_scalar!(r#"SELECT NOT EXISTS (SELECT 1 FROM tenants) AS "empty!""#).fetch_one(pool).await
+}
+
+/// Whether the demo clinics exist.
+pub async fn has_demo(pool: &PgPool) -> sqlx::Result<bool> {
+    // language=PostgreSQL
+    sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM tenants WHERE slug = $1) AS "present!""#, DEMO_TENANTS[0].0)
+        .fetch_one(pool)
+        .await
+}
+
+struct DemoPatient {
+    first: &'static str,
+    last: &'static str,
+    born: (i32, u32, u32),
+    history: &'static str,
+    condition: (&'static str, &'static str),
+}
+
+const PATIENTS: [DemoPatient; 5] = [
+    DemoPatient { first: "Olivia", last: "Bennett", born: (1986, 4, 12), history: "Lumbar disc herniation 2019, managed conservatively.", condition: ("Chronic low back pain", "active") },
+    DemoPatient { first: "Liam", last: "Chen", born: (1992, 9, 3), history: "ACL reconstruction (left knee) 2021.", condition: ("Patellofemoral pain", "active") },
+    DemoPatient { first: "Ava", last: "Okafor", born: (1978, 1, 27), history: "Office worker; intermittent neck pain for 3 years.", condition: ("Cervical radiculopathy", "active") },
+    DemoPatient { first: "Noah", last: "Fischer", born: (1969, 11, 15), history: "Type 2 diabetes; right shoulder stiffness since spring.", condition: ("Adhesive capsulitis", "active") },
+    DemoPatient { first: "Mia", last: "Rossi", born: (2001, 6, 30), history: "Runner; recurrent ankle sprains.", condition: ("Lateral ankle sprain", "resolved") },
+];
+
+const STAFF: [(&str, &str, Role); 3] = [
+    ("admin", "Harper Quinn", Role::Admin),
+    ("staff", "Sam Taylor", Role::Staff),
+    ("staff2", "Jordan Lee", Role::Staff),
+];
+
+const PROVIDERS: [(&str, &str); 3] = [
+    ("Dr. Priya Nair", "Sports physiotherapy"),
+    ("Dr. Marcus Webb", "Musculoskeletal physiotherapy"),
+    ("Elena Santos", "Occupational therapy"),
+];
+
+/// Creates the demo clinics. Does nothing when they already exist.
+pub async fn seed_demo(pool: &PgPool) -> anyhow::Result<()> {
+    if has_demo(pool).await? {
+        tracing::info!("the demo clinics already exist");
+        return Ok(());
+    }
+    let hash = password::hash(DEMO_PASSWORD.into()).await?;
+    for (slug, name) in DEMO_TENANTS {
+        let tenant_id = insert_tenant(pool, slug, name).await?;
+        let mut tx = tenancy::begin(pool, tenant_id, None).await?;
+        for (local, name, role) in STAFF {
+            insert_user(&mut tx, tenant_id, &format!("{local}@{slug}.test"), name, role, &hash).await?;
+        }
+        for (name, specialty) in PROVIDERS {
+            // language=PostgreSQL
+            sqlx::query!("INSERT INTO providers (tenant_id, name, specialty) VALUES ($1, $2, $3)", tenant_id, name, specialty)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (n, patient) in PATIENTS.iter().enumerate() {
+            let email = format!("patient{}@{slug}.test", n + 1);
+            let name = format!("{} {}", patient.first, patient.last);
+            let user_id = insert_user(&mut tx, tenant_id, &email, &name, Role::Patient, &hash).await?;
+            let (y, m, d) = patient.born;
+            // language=PostgreSQL
+            let patient_id = sqlx::query_scalar!(
+                "INSERT INTO patients (tenant_id, user_id, first_name, last_name, date_of_birth, email, phone, medical_history)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                tenant_id,
+                user_id,
+                patient.first,
+                patient.last,
+                NaiveDate::from_ymd_opt(y, m, d).context("demo birth date")?,
+                email,
+                format!("+61 400 000 00{}", n + 1),
+                patient.history,
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            let (condition, status) = patient.condition;
+            // language=PostgreSQL
+            sqlx::query!(
+                "INSERT INTO conditions (tenant_id, patient_id, name, status, onset_date, resolved_date)
+                 VALUES ($1, $2, $3, $4, current_date - 200, CASE WHEN $4 = 'resolved' THEN current_date - 30 END)",
+                tenant_id,
+                patient_id,
+                condition,
+                status,
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        tracing::info!(tenant.slug = slug, "demo clinic created");
+    }
+    Ok(())
+}
+
+/// The demo logins, for the start-up banner.
+pub fn demo_logins() -> String {
+    let mut out = format!("Demo logins (password for all: {DEMO_PASSWORD}):\n");
+    for (slug, name) in DEMO_TENANTS {
+        out.push_str(&format!(
+            "  {name} (clinic \"{slug}\"): admin@{slug}.test, staff@{slug}.test, staff2@{slug}.test; \
+             patients patient1@{slug}.test … patient5@{slug}.test\n"
+        ));
+    }
+    out
+}

@@ -1,0 +1,22 @@
+//! The REST API under `/api/v1`, one module per resource. Each module's `routes()` lists its
+//! handlers; the OpenAPI document is collected from their `#[utoipa::path]` attributes.
+
+pub mod audit;
+pub mod auth;
+pub mod health;
+pub mod identity_providers;
+pub mod patients;
+pub mod users;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::state::AppState;
+
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(auth::routes())
+        .merge(users::routes())
+        .merge(patients::routes())
+        .merge(audit::routes())
+        .merge(identity_providers::routes())
+}

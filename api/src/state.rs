@@ -1,0 +1,35 @@
+//! The application state handed to every handler.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use qivr_shared::auth::Authenticator;
+use qivr_shared::Config;
+use sqlx::PgPool;
+
+use crate::metrics::HttpMetrics;
+use crate::routes::auth::LoginThrottle;
+
+/// Cheap to clone: handlers get `State<AppState>` and read through to [`App`].
+#[derive(Clone)]
+pub struct AppState(pub Arc<App>);
+
+pub struct App {
+    pub config: Config,
+    /// Connections run as the RLS-bound application role; see `qivr_shared::db`.
+    pub pool: PgPool,
+    pub auth: Authenticator,
+    /// Per-address limit on login attempts, on top of the per-account lockout.
+    pub login_throttle: LoginThrottle,
+    pub metrics: HttpMetrics,
+    /// Only for `/readyz`; the realtime broker keeps its own connections.
+    pub redis: Option<redis::Client>,
+}
+
+impl Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}

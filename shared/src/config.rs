@@ -1,0 +1,139 @@
+//! Qivr's configuration, typed once.
+//!
+//! Sources, later ones winning: built-in defaults, `qivr.toml` in the working directory (or the
+//! file named by `QIVR_CONFIG`), then the environment. `DATABASE_URL` and `REDIS_URL` keep their
+//! conventional names; everything else is `QIVR_<FIELD>` (nested fields with `__`, e.g.
+//! `QIVR_AUTH__IDLE_TIMEOUT_SECS=600`). Every setting is optional: unset means the embedded
+//! default described on the field, so `qivr serve` runs on a bare machine.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// PostgreSQL connection string. Unset: a private cluster under `<data_dir>/pg`, started
+    /// from the machine's PostgreSQL binaries and stopped on exit.
+    pub database_url: Option<SecretString>,
+    /// Redis connection string. Unset: an in-process bus (a single node).
+    pub redis_url: Option<String>,
+    /// Where the HTTP server listens (`QIVR_ADDR`).
+    pub addr: SocketAddr,
+    /// The URL users open, used in emails and printed at start-up. Defaults to `http://<addr>`.
+    pub public_url: Option<String>,
+    /// Local state of the embedded defaults: the private PostgreSQL cluster, stored files.
+    pub data_dir: PathBuf,
+    /// Where the built web apps live (`clinic-dashboard/dist`, `patient-portal/dist`).
+    pub web_dir: PathBuf,
+    /// Emit logs as JSON lines (for log shippers) instead of human-readable text.
+    pub log_json: bool,
+    /// Origins allowed to open WebSockets and call the API from a browser, besides
+    /// `public_url`. Empty: same-origin only.
+    pub allowed_origins: Vec<String>,
+    pub auth: AuthConfig,
+}
+
+/// Token lifetimes and brute-force protection.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct AuthConfig {
+    /// `iss` of the access tokens we issue.
+    pub issuer: String,
+    /// Access token lifetime; short, because a stolen one cannot be revoked before it expires.
+    pub access_ttl_secs: u64,
+    /// Absolute lifetime of a session (refresh token family).
+    pub refresh_ttl_secs: u64,
+    /// A session unused for this long is over; the user must enter the password again.
+    pub idle_timeout_secs: u64,
+    /// Consecutive failed logins that lock an account.
+    pub max_failed_logins: i32,
+    /// How long a locked account stays locked.
+    pub lockout_secs: u64,
+    /// Login attempts allowed per client address per minute, across all accounts.
+    pub login_attempts_per_minute: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: None,
+            redis_url: None,
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+            data_dir: PathBuf::from(".qivr"),
+            web_dir: PathBuf::from("web"),
+            log_json: false,
+            allowed_origins: Vec::new(),
+            auth: AuthConfig::default(),
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            issuer: "qivr".into(),
+            access_ttl_secs: 15 * 60,
+            refresh_ttl_secs: 30 * 24 * 3600,
+            idle_timeout_secs: 30 * 60,
+            max_failed_logins: 5,
+            lockout_secs: 15 * 60,
+            login_attempts_per_minute: 30,
+        }
+    }
+}
+
+impl Config {
+    /// Reads the configuration from `qivr.toml` and the environment.
+    pub fn load() -> Result<Self, figment::Error> {
+        let file = std::env::var("QIVR_CONFIG").unwrap_or_else(|_| "qivr.toml".into());
+        Figment::new()
+            .merge(Toml::file(file))
+            .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL"]).lowercase(true))
+            .merge(Env::prefixed("QIVR_").ignore(&["CONFIG"]).split("__"))
+            .extract()
+    }
+
+    /// The URL people open in a browser.
+    pub fn public_url(&self) -> String {
+        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.addr))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_defaults_and_nested_fields_use_double_underscores() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("QIVR_ADDR", "0.0.0.0:9000");
+            jail.set_env("QIVR_AUTH__IDLE_TIMEOUT_SECS", "60");
+            jail.set_env("REDIS_URL", "redis://example:6379");
+            let config = Config::load()?;
+            assert_eq!(config.addr.port(), 9000);
+            assert_eq!(config.auth.idle_timeout_secs, 60);
+            assert_eq!(config.auth.access_ttl_secs, 900);
+            assert_eq!(config.redis_url.as_deref(), Some("redis://example:6379"));
+            assert!(config.database_url.is_none());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn qivr_toml_is_read_and_the_environment_wins_over_it() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("qivr.toml", "addr = \"127.0.0.1:7000\"\n[auth]\nlockout_secs = 5\n")?;
+            jail.set_env("QIVR_AUTH__LOCKOUT_SECS", "7");
+            let config = Config::load()?;
+            assert_eq!(config.addr.port(), 7000);
+            assert_eq!(config.auth.lockout_secs, 7);
+            Ok(())
+        });
+    }
+}

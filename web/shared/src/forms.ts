@@ -18,8 +18,9 @@ export function changedFields<K extends string>(
 ): Partial<Record<K, string | null>> {
   const patch: Partial<Record<K, string | null>> = {};
   for (const key of Object.keys(form) as K[]) {
-    const next = required.includes(key) ? form[key].trim() : emptyToNull(form[key]);
-    const before = original[key] ?? null;
+    const normalize = (v: string | null) => (v === null ? null : required.includes(key) ? v.trim() : emptyToNull(v));
+    const next = normalize(form[key]);
+    const before = normalize(original[key] ?? null);
     if (next !== before) patch[key] = next;
   }
   return patch;

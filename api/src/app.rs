@@ -42,7 +42,7 @@ pub struct Application {
 impl Application {
     /// Loads the signing keys, builds the router and binds `config.addr`.
     pub async fn build(config: Config, pool: PgPool) -> anyhow::Result<Self> {
-        let auth = Authenticator::new(pool.clone(), config.auth.clone()).await?;
+        let auth = Arc::new(Authenticator::new(pool.clone(), config.auth.clone()).await?);
         let redis = config.redis_url.as_deref().map(redis::Client::open).transpose()?;
         let listener = tokio::net::TcpListener::bind(config.addr).await?;
         let state = AppState(Arc::new(App {

@@ -18,7 +18,8 @@ pub struct App {
     pub config: Config,
     /// Connections run as the RLS-bound application role; see `qivr_shared::db`.
     pub pool: PgPool,
-    pub auth: Authenticator,
+    /// Shared with the realtime hub, which authenticates WebSocket connections the same way.
+    pub auth: Arc<Authenticator>,
     /// Per-address limit on login attempts, on top of the per-account lockout.
     pub login_throttle: LoginThrottle,
     pub metrics: HttpMetrics,

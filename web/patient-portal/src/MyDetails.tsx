@@ -5,6 +5,7 @@ import {
   TextField,
   changedFields,
   errorMessage,
+  formErrorMessage,
   formatDate,
   type Patient,
   type PatientPatch,
@@ -126,7 +127,7 @@ function Details({ patient }: { patient: Patient }) {
           <h2>Contact details</h2>
           {update.isError ? (
             <div className="notice notice--error" role="alert">
-              {errorMessage(update.error)}
+              {formErrorMessage(update.error, editable)}
             </div>
           ) : null}
           {editable.map((f) => (

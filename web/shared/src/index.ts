@@ -7,7 +7,7 @@
  * - `realtime/`: reserved for the WebSocket client (a later issue).
  */
 export * from './api/types';
-export { ApiError, isApiError, errorMessage, problemFromResponse } from './api/errors';
+export { ApiError, isApiError, errorMessage, formErrorMessage, problemFromResponse } from './api/errors';
 export { ApiClient, type ApiClientOptions, type RequestOptions, type QueryValue } from './api/client';
 export { createQivrApi, type QivrApi } from './api/endpoints';
 export {

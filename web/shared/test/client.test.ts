@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '../src/api/client';
-import { ApiError, problemFromResponse } from '../src/api/errors';
+import { ApiError, formErrorMessage, problemFromResponse } from '../src/api/errors';
 import { fakeServer, json, problem } from './fakeServer';
 
 describe('problem+json parsing', () => {
@@ -119,5 +119,14 @@ describe('ApiClient', () => {
     const err = (await client.get('/me').catch((e: unknown) => e)) as ApiError;
     expect(err.status).toBe(401);
     expect(server.calls).toHaveLength(1);
+  });
+});
+
+describe('formErrorMessage', () => {
+  it('summarises when every named field is in the form, else shows the detail', () => {
+    const err = new ApiError(422, { detail: 'email: is not an email address', errors: [{ field: 'email', message: 'is not an email address' }] });
+    expect(formErrorMessage(err, ['email', 'phone'])).toBe('Please correct the fields marked below.');
+    expect(formErrorMessage(err, ['phone'])).toBe('email: is not an email address');
+    expect(formErrorMessage(new ApiError(409, { title: 'Conflict', detail: 'Already exists' }), ['email'])).toBe('Already exists');
   });
 });

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { ApiError, TextField, errorMessage, type NewPatient as NewPatientBody } from '@qivr/shared';
+import { ApiError, TextField, formErrorMessage, type NewPatient as NewPatientBody } from '@qivr/shared';
 import { api } from '../session';
 import { keys } from '../queryClient';
 
@@ -55,7 +55,7 @@ export function NewPatient() {
       <form className="card" onSubmit={onSubmit} noValidate aria-label="New patient">
         {create.isError ? (
           <div className="notice notice--error" role="alert">
-            {errorMessage(create.error)}
+            {formErrorMessage(create.error, Object.keys(empty))}
           </div>
         ) : null}
         <div className="form-grid">

@@ -7,6 +7,7 @@ import {
   TextField,
   changedFields,
   errorMessage,
+  formErrorMessage,
   formatDate,
   todayIso,
   type Condition,
@@ -141,7 +142,7 @@ function DetailsCard({ patient }: { patient: Patient }) {
       <h2>Details</h2>
       {update.isError ? (
         <div className="notice notice--error" role="alert">
-          {errorMessage(update.error)}
+          {formErrorMessage(update.error, detailFields)}
         </div>
       ) : null}
       <div className="form-grid">
@@ -196,7 +197,7 @@ function MedicalHistoryCard({ patient }: { patient: Patient }) {
       <h2>Medical history</h2>
       {update.isError ? (
         <div className="notice notice--error" role="alert">
-          {errorMessage(update.error)}
+          {formErrorMessage(update.error, historyFields)}
         </div>
       ) : null}
       {saved && !dirty ? (
@@ -318,9 +319,9 @@ function AddCondition({ patientId, onAdded }: { patientId: string; onAdded: () =
   return (
     <form onSubmit={onSubmit} noValidate aria-label="Add condition">
       <h3>Add a condition</h3>
-      {add.isError && Object.keys(fieldErrors).length === 0 ? (
+      {add.isError ? (
         <div className="notice notice--error" role="alert">
-          {errorMessage(add.error)}
+          {formErrorMessage(add.error, ['name', 'onset_date', 'notes'])}
         </div>
       ) : null}
       <div className="form-grid">

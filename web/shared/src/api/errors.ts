@@ -81,3 +81,14 @@ export function errorMessage(e: unknown): string {
   if (e instanceof Error) return e.message;
   return String(e);
 }
+
+/**
+ * The message to show above a form. When every field the server named is shown in the form
+ * (its message appears under the field), a short summary avoids saying the same thing twice.
+ */
+export function formErrorMessage(e: unknown, formFields: readonly string[]): string {
+  if (e instanceof ApiError && e.errors.length > 0 && e.errors.every((f) => formFields.includes(f.field))) {
+    return 'Please correct the fields marked below.';
+  }
+  return errorMessage(e);
+}

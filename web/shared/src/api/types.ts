@@ -1,9 +1,11 @@
 /**
  * Types for the Qivr REST contract (`/api/v1`, DESIGN.md §5).
  *
- * These mirror the Rust handlers' request and response bodies. The backend publishes the same
- * contract as OpenAPI at `/api/openapi.json` (utoipa); once that document is complete these
- * hand-kept types should be replaced by ones generated from it (see web/README.md).
+ * The source of truth is the Rust side: `openapi.gen.ts` is generated from the server's
+ * `/api/openapi.json` (`npm run api-types`), and `contract.ts` makes `tsc` fail when these types
+ * drift from it. They are kept as named, documented types because the OpenAPI document marks
+ * every `Option` field optional, while the server always sends it (as `null`), and leaves
+ * enums such as a condition's `status` as plain strings.
  */
 
 /** A UUID, as the API serialises it. */
@@ -63,6 +65,8 @@ export interface TokenResponse {
   refresh_token: string;
   /** Lifetime of `access_token`, in seconds. */
   expires_in: number;
+  /** `Bearer`. */
+  token_type: string;
   user: AuthUser;
 }
 

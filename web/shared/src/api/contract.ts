@@ -1,0 +1,57 @@
+/**
+ * Compile-time check that `types.ts` matches the server's OpenAPI document (`openapi.gen.ts`).
+ * Nothing here exists at run time; `tsc --noEmit` (part of `npm run build`) fails with an error
+ * pointing at the line of the type that drifted.
+ *
+ * - Responses: exactly the same field names, and each field's type compatible with the
+ *   generated one (narrower enums and always-present nullable fields are allowed).
+ * - Requests: every body we send is a valid body for the server.
+ */
+import type { components } from './openapi.gen';
+import type {
+  AuthUser,
+  Condition,
+  ConditionPatch,
+  FieldProblem,
+  LoginRequest,
+  Me,
+  NewCondition,
+  NewPatient,
+  Page,
+  Patient,
+  PatientPatch,
+  Role,
+  Tenant,
+  TokenResponse,
+} from './types';
+
+type S = components['schemas'];
+
+type Compatible<A, B> = [A] extends [B] ? true : [B] extends [A] ? true : false;
+type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false;
+type FieldsCompatible<Mine, Gen> = {
+  [K in keyof Mine & keyof Gen]-?: Compatible<Mine[K], Required<Gen>[K]>;
+}[keyof Mine & keyof Gen] extends true
+  ? true
+  : false;
+type ResponseMatches<Mine, Gen> = SameKeys<Mine, Gen> extends true ? FieldsCompatible<Mine, Gen> : false;
+type RequestFits<Mine, Gen> = [Mine] extends [Gen] ? true : false;
+type Check<T extends true> = T;
+
+export type ContractChecks = [
+  Check<Compatible<Role, S['Role']>>,
+  Check<ResponseMatches<AuthUser, S['UserSummary']>>,
+  Check<ResponseMatches<TokenResponse, S['TokenResponse']>>,
+  Check<ResponseMatches<Tenant, S['TenantSummary']>>,
+  Check<ResponseMatches<Me, S['Me']>>,
+  Check<ResponseMatches<Patient, S['Patient']>>,
+  Check<ResponseMatches<Page<Patient>, S['Page_Patient']>>,
+  Check<ResponseMatches<Condition, S['Condition']>>,
+  Check<ResponseMatches<Page<Condition>, S['Page_Condition']>>,
+  Check<ResponseMatches<FieldProblem, S['FieldError']>>,
+  Check<RequestFits<LoginRequest, S['LoginRequest']>>,
+  Check<RequestFits<NewPatient, S['NewPatient']>>,
+  Check<RequestFits<PatientPatch, S['PatientChanges']>>,
+  Check<RequestFits<NewCondition, S['NewCondition']>>,
+  Check<RequestFits<ConditionPatch, S['ConditionChanges']>>,
+];

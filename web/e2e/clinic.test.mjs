@@ -1,8 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, newPage, signIn, skipUnlessServer } from './helpers.mjs';
+import { launchBrowser, newPage, signIn } from './helpers.mjs';
 
-describe('clinic dashboard', { skip: skipUnlessServer }, () => {
+describe('clinic dashboard', () => {
   let browser;
   before(async () => {
     browser = await launchBrowser();

@@ -3,12 +3,21 @@
 import { chromium } from 'playwright-core';
 
 export const baseUrl = (process.env.QIVR_URL ?? '').replace(/\/$/, '');
-/** `skip` option for node:test: the server is started by the repo's test script, not here. */
-export const skipUnlessServer = baseUrl ? false : 'QIVR_URL is not set; start a qivr server and point QIVR_URL at it';
+
+/** The server is started by the repo's test script, not here: without one the tests fail, loudly. */
+export function requireServer() {
+  if (!baseUrl) {
+    throw new Error(
+      'QIVR_URL is not set: the browser tests need a running qivr server with the demo data ' +
+        '(e.g. QIVR_URL=http://127.0.0.1:8080 npm run e2e), or use `npm run e2e:mock`.',
+    );
+  }
+}
 export const PASSWORD = 'qivr-demo-password';
 export const TENANT = 'harbour-physio';
 
 export function launchBrowser() {
+  requireServer();
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],

@@ -1,8 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, newPage, signIn, skipUnlessServer } from './helpers.mjs';
+import { launchBrowser, newPage, signIn } from './helpers.mjs';
 
-describe('patient portal', { skip: skipUnlessServer }, () => {
+describe('patient portal', () => {
   let browser;
   before(async () => {
     browser = await launchBrowser();

@@ -28,7 +28,8 @@ export function createMockServer({ expiresIn = Number(process.env.MOCK_EXPIRES_I
     for (const [local, role, display] of [['admin', 'admin', 'Ada Admin'], ['staff', 'staff', 'Sam Staff'], ['staff2', 'staff', 'Sky Staff']]) {
       users.push({ id: randomUUID(), tenant_id: tenant.id, role, email: `${local}@${slug}.test`, name: display });
     }
-    const firsts = ['Pat', 'Robin', 'Alex', 'Jamie', 'Morgan', 'Casey', 'Jordan', 'Riley'];
+    // More than one page (25) of patients, so "Load more" has something to load.
+    const firsts = ['Pat', 'Robin', 'Alex', 'Jamie', 'Morgan', 'Casey', 'Jordan', 'Riley', ...Array.from({ length: 24 }, (_, i) => `Extra${i + 1}`)];
     for (let i = 0; i < firsts.length; i++) {
       let user_id = null;
       if (i < 5) {
@@ -38,7 +39,7 @@ export function createMockServer({ expiresIn = Number(process.env.MOCK_EXPIRES_I
       }
       patients.push({
         id: randomUUID(), tenant_id: tenant.id, first_name: firsts[i], last_name: `Example${i + 1}`,
-        date_of_birth: `19${70 + i}-0${(i % 9) + 1}-1${i}`, sex: null, email: user_id ? `patient${i + 1}@${slug}.test` : null,
+        date_of_birth: `19${50 + i}-0${(i % 9) + 1}-1${i % 10}`, sex: null, email: user_id ? `patient${i + 1}@${slug}.test` : null,
         phone: `+61 400 000 00${i}`, address: null, medical_history: null, medications: null, allergies: null,
         user_id, created_at: now(), updated_at: now(),
       });

@@ -13,7 +13,7 @@ server.listen(0, '127.0.0.1', () => {
   const files = readdirSync(here).filter((f) => f.endsWith('.test.mjs')).map((f) => join(here, f));
   const child = spawn(process.execPath, ['--test', '--test-concurrency=1', ...files], {
     stdio: 'inherit',
-    env: { ...process.env, QIVR_URL: `http://127.0.0.1:${port}`, QIVR_E2E_MOCK: '1' },
+    env: { ...process.env, QIVR_URL: `http://127.0.0.1:${port}` },
   });
   child.on('exit', (code) => {
     server.close();

@@ -4,6 +4,8 @@
 --   * Every tenant-owned table has tenant_id, created_at/updated_at/created_by/updated_by and
 --     deleted_at (soft delete). The audit fields are filled by triggers from the transaction's
 --     app.user_id, so queries never have to name them.
+--   * Child rows reference their parent by (tenant_id, id), so even a foreign-key check, which
+--     RLS does not filter, cannot tie one clinic's row to another clinic's parent.
 --   * Row-level security is enabled on every tenant table and applies to the role the server
 --     runs as (qivr_app): a row is visible only when its tenant_id equals app.tenant_id, set per
 --     transaction. qivr_app owns nothing and cannot bypass RLS.
@@ -84,6 +86,7 @@ CREATE TABLE users (
     updated_by        uuid,
     deleted_at        timestamptz
 );
+ALTER TABLE users ADD UNIQUE (tenant_id, id);
 CREATE UNIQUE INDEX users_email_per_tenant ON users (tenant_id, email) WHERE deleted_at IS NULL;
 CREATE UNIQUE INDEX users_external_subject ON users (tenant_id, external_subject)
     WHERE external_subject IS NOT NULL AND deleted_at IS NULL;
@@ -93,7 +96,7 @@ SELECT make_tenant_table('users');
 CREATE TABLE sessions (
     id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     tenant_id     uuid NOT NULL REFERENCES tenants (id),
-    user_id       uuid NOT NULL REFERENCES users (id),
+    user_id       uuid NOT NULL,
     last_seen_at  timestamptz NOT NULL DEFAULT now(),
     expires_at    timestamptz NOT NULL,
     revoked_at    timestamptz,
@@ -105,7 +108,9 @@ CREATE TABLE sessions (
     updated_at    timestamptz NOT NULL DEFAULT now(),
     created_by    uuid,
     updated_by    uuid,
-    deleted_at    timestamptz
+    deleted_at    timestamptz,
+    UNIQUE (tenant_id, id),
+    FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id)
 );
 CREATE INDEX sessions_user ON sessions (tenant_id, user_id);
 SELECT make_tenant_table('sessions');
@@ -113,7 +118,7 @@ SELECT make_tenant_table('sessions');
 CREATE TABLE refresh_tokens (
     id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     tenant_id   uuid NOT NULL REFERENCES tenants (id),
-    session_id  uuid NOT NULL REFERENCES sessions (id),
+    session_id  uuid NOT NULL,
     -- SHA-256 of the secret part; the token itself is never stored.
     token_hash  bytea NOT NULL UNIQUE,
     -- Set when rotated; presenting a used token again revokes the whole session.
@@ -122,7 +127,8 @@ CREATE TABLE refresh_tokens (
     updated_at  timestamptz NOT NULL DEFAULT now(),
     created_by  uuid,
     updated_by  uuid,
-    deleted_at  timestamptz
+    deleted_at  timestamptz,
+    FOREIGN KEY (tenant_id, session_id) REFERENCES sessions (tenant_id, id)
 );
 CREATE INDEX refresh_tokens_session ON refresh_tokens (session_id);
 SELECT make_tenant_table('refresh_tokens');
@@ -183,7 +189,7 @@ CREATE TABLE patients (
     id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     tenant_id        uuid NOT NULL REFERENCES tenants (id),
     -- The patient's portal login, once invited.
-    user_id          uuid UNIQUE REFERENCES users (id),
+    user_id          uuid UNIQUE,
     first_name       text NOT NULL,
     last_name        text NOT NULL,
     date_of_birth    date NOT NULL,
@@ -198,7 +204,9 @@ CREATE TABLE patients (
     updated_at       timestamptz NOT NULL DEFAULT now(),
     created_by       uuid,
     updated_by       uuid,
-    deleted_at       timestamptz
+    deleted_at       timestamptz,
+    UNIQUE (tenant_id, id),
+    FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id)
 );
 CREATE INDEX patients_by_name ON patients (tenant_id, lower(last_name), lower(first_name), id)
     WHERE deleted_at IS NULL;
@@ -207,7 +215,7 @@ SELECT make_tenant_table('patients');
 CREATE TABLE conditions (
     id             uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     tenant_id      uuid NOT NULL REFERENCES tenants (id),
-    patient_id     uuid NOT NULL REFERENCES patients (id),
+    patient_id     uuid NOT NULL,
     name           text NOT NULL,
     status         text NOT NULL CHECK (status IN ('active', 'resolved')),
     onset_date     date,
@@ -217,7 +225,8 @@ CREATE TABLE conditions (
     updated_at     timestamptz NOT NULL DEFAULT now(),
     created_by     uuid,
     updated_by     uuid,
-    deleted_at     timestamptz
+    deleted_at     timestamptz,
+    FOREIGN KEY (tenant_id, patient_id) REFERENCES patients (tenant_id, id)
 );
 CREATE INDEX conditions_patient ON conditions (tenant_id, patient_id);
 SELECT make_tenant_table('conditions');
@@ -226,7 +235,7 @@ SELECT make_tenant_table('conditions');
 CREATE TABLE invitations (
     id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     tenant_id    uuid NOT NULL REFERENCES tenants (id),
-    user_id      uuid NOT NULL REFERENCES users (id),
+    user_id      uuid NOT NULL,
     token_hash   bytea NOT NULL UNIQUE,
     expires_at   timestamptz NOT NULL,
     accepted_at  timestamptz,
@@ -234,7 +243,8 @@ CREATE TABLE invitations (
     updated_at   timestamptz NOT NULL DEFAULT now(),
     created_by   uuid,
     updated_by   uuid,
-    deleted_at   timestamptz
+    deleted_at   timestamptz,
+    FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id)
 );
 SELECT make_tenant_table('invitations');
 

@@ -31,12 +31,11 @@ use crate::state::{App, AppState};
 use crate::{metrics, routes, web};
 
 /// Largest request body we read (JSON bodies; uploads will stream separately).
-const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 pub struct Application {
     listener: tokio::net::TcpListener,
     router: Router,
-    state: AppState,
 }
 
 impl Application {
@@ -53,15 +52,11 @@ impl Application {
             auth,
             redis,
         }));
-        Ok(Self { listener, router: router(state.clone()), state })
+        Ok(Self { listener, router: router(state) })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("a bound listener has an address")
-    }
-
-    pub fn state(&self) -> &AppState {
-        &self.state
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests.

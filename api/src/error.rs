@@ -28,6 +28,8 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("{detail}")]
     BadRequest { field: String, detail: String },
+    #[error("request body too large (at most {max_bytes} bytes)")]
+    PayloadTooLarge { max_bytes: usize },
     #[error("{detail}")]
     Locked { detail: String, retry_after_secs: u64 },
     #[error("too many requests")]
@@ -49,6 +51,7 @@ impl ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Locked { .. } | ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

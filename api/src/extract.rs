@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use axum::http::request::Parts;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use qivr_shared::auth::{Principal, Role};
@@ -45,9 +46,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
                 detail: "expected a JSON body (Content-Type: application/json)".into(),
             });
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| ApiError::BadRequest {
-            field: "body".into(),
-            detail: rejection.body_text(),
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge { max_bytes: crate::app::MAX_BODY_BYTES }
+            } else {
+                ApiError::BadRequest { field: "body".into(), detail: rejection.body_text() }
+            }
         })?;
         parse_json(&bytes).map(Json)
     }
@@ -61,6 +65,9 @@ impl<T: Serialize> IntoResponse for Json<T> {
 
 /// Deserializes `bytes`, naming the offending field on failure.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    if let Some(field) = nul_character_path(bytes) {
+        return Err(ApiError::invalid(field, "must not contain NUL characters"));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|error| {
         let path = error.path().to_string();
@@ -73,6 +80,30 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     })
 }
 
+/// PostgreSQL text cannot hold U+0000, which JSON can only spell `\u0000`: finds the first
+/// string (or key) that holds one, as a field path.
+fn nul_character_path(bytes: &[u8]) -> Option<String> {
+    let escaped = bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000"));
+    if !escaped {
+        return None;
+    }
+    fn walk(value: &serde_json::Value, path: String) -> Option<String> {
+        match value {
+            serde_json::Value::String(s) if s.contains('\0') => Some(path),
+            serde_json::Value::Array(items) => {
+                items.iter().enumerate().find_map(|(i, v)| walk(v, format!("{path}[{i}]")))
+            }
+            serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+                let child = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                if k.contains('\0') { Some(child) } else { walk(v, child) }
+            }),
+            _ => None,
+        }
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    walk(&value, String::new()).map(|path| if path.is_empty() { "body".into() } else { path })
+}
+
 /// Query string parameters.
 pub struct Query<T>(pub T);
 
@@ -81,6 +112,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
+        if let Some((key, _)) = form_urlencoded::parse(query.as_bytes()).find(|(k, v)| k.contains('\0') || v.contains('\0')) {
+            return Err(ApiError::BadRequest { field: key.into_owned(), detail: "must not contain NUL characters".into() });
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(de).map(Query).map_err(|error| {
             let path = error.path().to_string();
@@ -238,6 +272,7 @@ mod tests {
         assert_eq!(field_of(r#"{"name": "a", "inner": {"age": "old"}}"#), "inner.age");
         assert_eq!(field_of(r#"{"name": 5, "inner": {"age": 1}}"#), "name");
         assert_eq!(field_of(r#"{"name": "a", "#), "body");
-        assert_eq!(field_of("[1, 2]"), "body");
+        assert_eq!(field_of(r#""text""#), "body");
+        assert_eq!(field_of(r#"{"name": "a\u0000b", "inner": {"age": 1}}"#), "name");
     }
 }

@@ -36,6 +36,7 @@ pub struct Config {
     /// `public_url`. Empty: same-origin only.
     pub allowed_origins: Vec<String>,
     pub auth: AuthConfig,
+    pub realtime: RealtimeConfig,
 }
 
 /// Token lifetimes and brute-force protection.
@@ -58,6 +59,82 @@ pub struct AuthConfig {
     pub login_attempts_per_minute: u32,
 }
 
+/// The realtime hub (`GET /ws`, DESIGN §6): its limits, timeouts and the history and presence
+/// it keeps in the broker (Redis, or the in-process bus when `redis_url` is unset).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct RealtimeConfig {
+    /// Prefix of every Redis key and pub/sub channel the hub uses, so several deployments (or
+    /// parallel tests) can share one Redis.
+    pub redis_prefix: String,
+    /// A new connection must authenticate within this time or is closed with 4001.
+    pub auth_timeout_secs: u64,
+    /// How often the server pings an idle connection (browsers answer pings by themselves).
+    pub ping_interval_secs: u64,
+    /// A connection from which nothing (not even a pong) arrives for this long is dead.
+    pub receive_timeout_secs: u64,
+    /// Longest a single write to a client may take before the connection is dropped.
+    pub write_timeout_secs: u64,
+    /// Outgoing frames queued per connection. A client that falls this far behind is closed
+    /// with 4008 (slow consumer) so it never slows anyone else; it reconnects and recovers.
+    pub send_queue_capacity: usize,
+    /// Largest frame or message a client may send; larger ones close the connection.
+    pub max_frame_bytes: usize,
+    /// Initial read buffer of each connection. Small, because most connections are idle and
+    /// DESIGN §11 allows under 10 KiB per idle connection; it grows for larger frames.
+    pub read_buffer_bytes: usize,
+    /// Channels one connection may be subscribed to at once.
+    pub max_subscriptions_per_connection: usize,
+    /// Sustained rate of client frames allowed per connection.
+    pub client_frames_per_second: u32,
+    /// Client frames allowed in a burst above the sustained rate. Frames beyond it get a
+    /// `rate_limited` error; a client that keeps going after that many is closed with 4029.
+    pub client_frame_burst: u32,
+    /// `refresh_required` is sent this long before the connection's access token expires.
+    pub refresh_before_expiry_secs: u64,
+    /// Events kept per channel for recovery (`subscribe` with `since`); older ones are trimmed.
+    pub history_size: usize,
+    /// A channel's history expires this long after its last event.
+    pub history_ttl_secs: u64,
+    /// A channel's position (offset counter and epoch) outlives its history by this much, so a
+    /// quiet channel keeps its epoch and clients learn precisely when history was lost.
+    pub history_meta_ttl_secs: u64,
+    /// Presence entries not refreshed for this long (their node died) expire and are announced
+    /// as left by the surviving nodes.
+    pub presence_ttl_secs: u64,
+    /// How long a conversation's participants are cached before being looked up again.
+    /// Membership changes invalidate the cache at once through the broker.
+    pub conversation_cache_ttl_secs: u64,
+    /// On shutdown, how long connections get to receive their 4500 close before the hub stops
+    /// waiting for them.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for RealtimeConfig {
+    fn default() -> Self {
+        Self {
+            redis_prefix: "qivr".into(),
+            auth_timeout_secs: 10,
+            ping_interval_secs: 25,
+            receive_timeout_secs: 60,
+            write_timeout_secs: 10,
+            send_queue_capacity: 256,
+            max_frame_bytes: 16 * 1024,
+            read_buffer_bytes: 1024,
+            max_subscriptions_per_connection: 128,
+            client_frames_per_second: 20,
+            client_frame_burst: 50,
+            refresh_before_expiry_secs: 60,
+            history_size: 256,
+            history_ttl_secs: 3600,
+            history_meta_ttl_secs: 7 * 24 * 3600,
+            presence_ttl_secs: 30,
+            conversation_cache_ttl_secs: 300,
+            shutdown_grace_secs: 5,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -70,6 +147,7 @@ impl Default for Config {
             log_json: false,
             allowed_origins: Vec::new(),
             auth: AuthConfig::default(),
+            realtime: RealtimeConfig::default(),
         }
     }
 }

@@ -568,10 +568,22 @@ async fn own_patient_id(tx: &mut Tx, caller: &Caller) -> sqlx::Result<Option<Uui
     .await
 }
 
-/// Staff may reach any patient of their clinic (RLS and the tenant filter do the rest); a
-/// patient only their own record. Anything else is a 404.
+/// Staff may reach any patient of their clinic; a patient only their own record. Anything
+/// else, including another clinic's patient, is a 404.
 async fn ensure_visible(tx: &mut Tx, caller: &Caller, patient_id: Uuid) -> ApiResult<()> {
-    if caller.principal.role.is_clinic() || own_patient_id(tx, caller).await? == Some(patient_id) {
+    let visible = if caller.principal.role.is_clinic() {
+        // language=PostgreSQL
+        sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM patients WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL) AS "exists!""#,
+            caller.principal.tenant_id,
+            patient_id
+        )
+        .fetch_one(&mut **tx)
+        .await?
+    } else {
+        own_patient_id(tx, caller).await? == Some(patient_id)
+    };
+    if visible {
         Ok(())
     } else {
         Err(ApiError::NotFound("patient"))

@@ -2,9 +2,10 @@
 //! were) with an issuer, an audience (the app client id) and a JWKS URL.
 //!
 //! Tokens from that issuer are verified against its published keys. The key sets are cached
-//! per URL and fetched again only when a token names a `kid` we have not seen (key rotation),
-//! at most once every [`REFETCH_INTERVAL`], so a flood of garbage tokens cannot make us hammer
-//! the provider. The token only proves *who*; tenant and role come from our database.
+//! per URL and fetched again when a token names a `kid` we have not seen (key rotation). Such
+//! refetches happen at most once every [`REFETCH_INTERVAL`] per provider, so a flood of tokens
+//! with made-up `kid`s cannot make us hammer the provider. The token only proves *who*;
+//! tenant and role come from our database.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,7 +46,8 @@ pub struct ExternalClaims {
 
 struct CachedKeys {
     set: Arc<JwkSet>,
-    fetched_at: Instant,
+    /// When a token with an unknown `kid` last made us refetch.
+    last_miss_refetch: Option<Instant>,
 }
 
 /// Verifies external tokens; cheap to clone and share.
@@ -94,11 +96,13 @@ impl ExternalVerifier {
     /// The provider's key set, refetched when it lacks `kid` and the last fetch is not too
     /// recent.
     async fn key_set(&self, url: &str, kid: &str) -> Result<Arc<JwkSet>, AuthError> {
+        let mut miss = false;
         if let Some(cached) = self.keys.get(url) {
-            let stale = cached.fetched_at.elapsed() >= REFETCH_INTERVAL;
-            if cached.set.find(kid).is_some() || !stale {
+            let refetched_recently = cached.last_miss_refetch.is_some_and(|at| at.elapsed() < REFETCH_INTERVAL);
+            if cached.set.find(kid).is_some() || refetched_recently {
                 return Ok(cached.set.clone());
             }
+            miss = true;
         }
         let set: JwkSet = async {
             self.http
@@ -114,7 +118,8 @@ impl ExternalVerifier {
         .with_context(|| format!("fetching JWKS from {url}"))
         .map_err(AuthError::ProviderUnavailable)?;
         let set = Arc::new(set);
-        self.keys.insert(url.to_string(), CachedKeys { set: set.clone(), fetched_at: Instant::now() });
+        let last_miss_refetch = miss.then(Instant::now);
+        self.keys.insert(url.to_string(), CachedKeys { set: set.clone(), last_miss_refetch });
         Ok(set)
     }
 }

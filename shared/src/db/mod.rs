@@ -8,6 +8,8 @@
 //! application role as soon as it is opened.
 
 mod embedded;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::time::Duration;
 

@@ -1,0 +1,153 @@
+//! `spawn_app()` and the small client the tests drive it with.
+
+use qivr_api::Application;
+use qivr_shared::db::testing::TestDatabase;
+use qivr_shared::Config;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+pub const PASSWORD: &str = "qivr-demo-password";
+
+pub struct TestApp {
+    pub url: String,
+    pub client: reqwest::Client,
+    /// The pool the server uses (as the RLS-bound application role).
+    pub pool: PgPool,
+    /// A pool as the database owner, for arranging and inspecting state behind the API.
+    pub owner: PgPool,
+    /// Dropped with the app: the database goes away when the test ends.
+    _database: TestDatabase,
+}
+
+/// Starts Qivr on a random port against a fresh database, with the demo clinics.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    let database = TestDatabase::create().await;
+    let db = &database.database;
+    let owner = db.owner_pool().await.expect("owner pool");
+    qivr_api::provision::seed_demo(&owner).await.expect("demo seed");
+    let pool = db.app_pool(8).await.expect("app pool");
+    let mut config = Config { addr: "127.0.0.1:0".parse().unwrap(), ..Config::default() };
+    config.web_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../web").into();
+    configure(&mut config);
+    let app = Application::build(config, pool.clone()).await.expect("application builds");
+    let url = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run(std::future::pending()));
+    TestApp { url, client: reqwest::Client::new(), pool, owner, _database: database }
+}
+
+/// A signed-in user.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub access: String,
+    pub refresh: String,
+    pub user: Value,
+}
+
+impl Session {
+    pub fn id(&self) -> &str {
+        self.user["id"].as_str().unwrap()
+    }
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Response {
+    /// The field names of a problem's `errors`.
+    pub fn fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| errors.iter().map(|e| e["field"].as_str().unwrap_or_default().to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16) {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(self.content_type, "application/problem+json", "body: {}", self.body);
+        assert_eq!(self.body["status"], status);
+    }
+}
+
+impl TestApp {
+    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Response {
+        let mut request = self.client.request(method, format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Response { status, content_type, headers, body }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Response {
+        self.request(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Response {
+        self.request(Method::PATCH, path, Some(token), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        self.request(Method::DELETE, path, Some(token), None).await
+    }
+
+    pub async fn try_login(&self, tenant: &str, email: &str, password: &str) -> Response {
+        let body = json!({ "tenant": tenant, "email": email, "password": password });
+        self.request(Method::POST, "/api/v1/auth/login", None, Some(body)).await
+    }
+
+    /// Signs in a demo user, e.g. `login("harbour-physio", "staff")`.
+    pub async fn login(&self, tenant: &str, local: &str) -> Session {
+        let response = self.try_login(tenant, &format!("{local}@{tenant}.test"), PASSWORD).await;
+        assert_eq!(response.status, StatusCode::OK, "login failed: {}", response.body);
+        session(&response)
+    }
+
+    /// The id of a demo patient (`n` from 1 to 5) of a clinic, as its staff see it.
+    pub async fn patient_id(&self, tenant: &str, n: usize) -> String {
+        // language=PostgreSQL
+        sqlx::query_scalar::<_, uuid::Uuid>(
+            "SELECT p.id FROM patients p JOIN tenants t ON t.id = p.tenant_id WHERE t.slug = $1 AND p.email = $2",
+        )
+        .bind(tenant)
+        .bind(format!("patient{n}@{tenant}.test"))
+        .fetch_one(&self.owner)
+        .await
+        .expect("demo patient")
+        .to_string()
+    }
+
+    pub async fn tenant_id(&self, slug: &str) -> uuid::Uuid {
+        sqlx::query_scalar("SELECT id FROM tenants WHERE slug = $1").bind(slug).fetch_one(&self.owner).await.unwrap()
+    }
+}
+
+pub fn session(response: &Response) -> Session {
+    Session {
+        access: response.body["access_token"].as_str().expect("access_token").to_string(),
+        refresh: response.body["refresh_token"].as_str().expect("refresh_token").to_string(),
+        user: response.body["user"].clone(),
+    }
+}
+

@@ -1,0 +1,11 @@
+//! Black-box tests of the API: the real server on port 0 against a fresh PostgreSQL database
+//! per test (`qivr_shared::db::testing`), seeded with the demo clinics.
+
+mod access;
+mod auth;
+mod conventions;
+mod external_identity;
+mod helpers;
+mod patients;
+mod tenancy;
+mod users_and_audit;

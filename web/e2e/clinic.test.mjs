@@ -125,8 +125,8 @@ describe('clinic dashboard', () => {
   });
 
   test('the session outlives the access token through silent refresh', async (t) => {
-    // Only when the server issues short-lived access tokens (the mock does; the real server
-    // can with QIVR_AUTH__ACCESS_TTL_SECS), so the wait stays short.
+    // Only when the server issues short-lived access tokens (scripts/test.sh sets
+    // QIVR_AUTH__ACCESS_TTL_SECS=20), so the wait stays short.
     const res = await fetch(`${baseUrl}/api/v1/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -9,7 +9,7 @@ export function requireServer() {
   if (!baseUrl) {
     throw new Error(
       'QIVR_URL is not set: the browser tests need a running qivr server with the demo data ' +
-        '(e.g. QIVR_URL=http://127.0.0.1:8080 npm run e2e), or use `npm run e2e:mock`.',
+        '(e.g. QIVR_URL=http://127.0.0.1:8080 npm run e2e); scripts/test.sh starts one.',
     );
   }
 }

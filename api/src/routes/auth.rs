@@ -12,6 +12,7 @@ use std::num::NonZeroU32;
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use bytes::Bytes;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -65,6 +66,8 @@ pub struct TokenResponse {
     /// Seconds until the access token expires.
     pub expires_in: u64,
     pub token_type: &'static str,
+    /// The server ends a session unused for this long; clients can log off idle users sooner.
+    pub idle_timeout_secs: u64,
     pub user: UserSummary,
 }
 
@@ -253,17 +256,40 @@ pub async fn refresh(State(state): State<AppState>, client: ClientInfo, Json(bod
     tokens(&state, summary, row.session_id, refresh_token)
 }
 
-/// Ends the caller's session: its refresh tokens stop working and its access tokens are
-/// refused from now on.
-#[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = Problem)))]
-pub async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<StatusCode> {
-    let mut tx = caller.begin(&state).await?;
-    if let Some(session_id) = caller.principal.session_id {
-        revoke_session(&mut tx, caller.principal.tenant_id, session_id, "logout").await?;
+/// Ends a session: its refresh tokens stop working and its access tokens are refused from now
+/// on. Either credential identifies the session, so a client whose access token has expired
+/// can still log out with its refresh token. Always 204: logging out twice is not an error.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body(content = Option<RefreshRequest>),
+    responses((status = 204)))]
+pub async fn logout(State(state): State<AppState>, client: ClientInfo, caller: Result<Caller, ApiError>, body: Bytes) -> ApiResult<StatusCode> {
+    if let Ok(caller) = caller {
+        let mut tx = caller.begin(&state).await?;
+        if let Some(session_id) = caller.principal.session_id {
+            revoke_session(&mut tx, caller.principal.tenant_id, session_id, "logout").await?;
+        }
+        caller.audit(&mut tx, Entry::new("auth.logout")).await?;
+        tx.commit().await?;
     }
-    caller.audit(&mut tx, Entry::new("auth.logout")).await?;
-    tx.commit().await?;
+    let refresh_token = serde_json::from_slice::<RefreshRequest>(&body).ok().map(|body| body.refresh_token);
+    if let Some(tenant_id) = refresh_token.as_deref().and_then(parse_token) {
+        let mut tx = tenancy::begin(&state.pool, tenant_id, None).await?;
+        // language=PostgreSQL
+        let session = sqlx::query!(
+            r#"SELECT s.id, s.user_id, u.role AS "role: Role" FROM refresh_tokens rt
+               JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id
+               WHERE rt.tenant_id = $1 AND rt.token_hash = $2 AND s.revoked_at IS NULL"#,
+            tenant_id,
+            token_hash(refresh_token.as_deref().unwrap_or_default()),
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(session) = session {
+            revoke_session(&mut tx, tenant_id, session.id, "logout").await?;
+            let actor = Actor { user_id: Some(session.user_id), role: Some(session.role) };
+            audit::record(&mut tx, tenant_id, actor, &client, Entry::new("auth.logout")).await?;
+        }
+        tx.commit().await?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -419,6 +445,7 @@ fn tokens(state: &AppState, user: UserSummary, session_id: Uuid, refresh_token: 
         refresh_token,
         expires_in: access.expires_in,
         token_type: "Bearer",
+        idle_timeout_secs: state.auth.config().idle_timeout_secs,
         user,
     }))
 }

@@ -247,3 +247,17 @@ async fn forged_expired_and_misaddressed_tokens_get_401() {
 fn foreign_ed25519_pem() -> String {
     "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEII2HYoRrCtvgj9MNDZ4C+SSsFBdpDIuofDLbFH5dV1n/\n-----END PRIVATE KEY-----\n".into()
 }
+
+#[tokio::test]
+async fn a_client_with_an_expired_access_token_logs_out_with_its_refresh_token() {
+    let app = spawn_app().await;
+    let staff = app.login("harbour-physio", "staff").await;
+    let response = app.request(Method::POST, "/api/v1/auth/logout", None, Some(json!({ "refresh_token": staff.refresh }))).await;
+    assert_eq!(response.status, StatusCode::NO_CONTENT);
+    app.get("/api/v1/me", &staff.access).await.assert_problem(401);
+    refresh(&app, &staff.refresh).await.assert_problem(401);
+    // Logging out again, or with nothing, is harmless.
+    let again = app.request(Method::POST, "/api/v1/auth/logout", None, Some(json!({ "refresh_token": staff.refresh }))).await;
+    assert_eq!(again.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.request(Method::POST, "/api/v1/auth/logout", None, None).await.status, StatusCode::NO_CONTENT);
+}

@@ -51,12 +51,14 @@ export function memoryStorage(initial: Record<string, string> = {}) {
 }
 
 let counter = 0;
-export function tokens(role: 'admin' | 'staff' | 'patient' = 'staff', expiresIn = 900) {
+export function tokens(role: 'admin' | 'staff' | 'patient' = 'staff', expiresIn = 900, idleTimeoutSecs = 3600) {
   counter++;
   return {
     access_token: `access-${counter}`,
     refresh_token: `refresh-${counter}`,
     expires_in: expiresIn,
+    token_type: 'Bearer',
+    idle_timeout_secs: idleTimeoutSecs,
     user: {
       id: `user-${role}`,
       tenant_id: 'tenant-1',

@@ -62,12 +62,12 @@ describe('idle timer', () => {
 });
 
 describe('idle logoff', () => {
-  function setup(idleMinutes?: number) {
+  function setup(idleMinutes?: number, serverIdleSecs?: number) {
     const target = new EventTarget();
     const storage = memoryStorage();
     const server = fakeServer({
-      'POST /api/v1/auth/login': () => json(tokens('staff', 900)),
-      'POST /api/v1/auth/refresh': () => json(tokens('staff', 900)),
+      'POST /api/v1/auth/login': () => json(tokens('staff', 900, serverIdleSecs)),
+      'POST /api/v1/auth/refresh': () => json(tokens('staff', 900, serverIdleSecs)),
       'POST /api/v1/auth/logout': () => new Response(null, { status: 204 }),
     });
     const auth = createAuth({
@@ -109,6 +109,16 @@ describe('idle logoff', () => {
     }
     expect(auth.store.getState().status).toBe('authenticated');
     await vi.advanceTimersByTimeAsync(5 * MINUTE);
+    expect(auth.store.getState().signedOutReason).toBe('inactivity');
+    auth.dispose();
+  });
+
+  it("never waits longer than the server's own idle timeout", async () => {
+    const { auth } = setup(30, 10 * 60);
+    await auth.login('t', 'e', 'p');
+    await vi.advanceTimersByTimeAsync(10 * MINUTE - 1);
+    expect(auth.store.getState().status).toBe('authenticated');
+    await vi.advanceTimersByTimeAsync(1);
     expect(auth.store.getState().signedOutReason).toBe('inactivity');
     auth.dispose();
   });

@@ -80,8 +80,9 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Ends the caller's session: its refresh tokens stop working and its access tokens are
-         *     refused from now on.
+         * Ends a session: its refresh tokens stop working and its access tokens are refused from now
+         *     on. Either credential identifies the session, so a client whose access token has expired
+         *     can still log out with its refresh token. Always 204: logging out twice is not an error.
          */
         post: operations["logout"];
         delete?: never;
@@ -615,6 +616,11 @@ export interface components {
              * @description Seconds until the access token expires.
              */
             expires_in: number;
+            /**
+             * Format: int64
+             * @description The server ends a session unused for this long; clients can log off idle users sooner.
+             */
+            idle_timeout_secs: number;
             refresh_token: string;
             token_type: string;
             user: components["schemas"]["UserSummary"];
@@ -821,21 +827,17 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": null | components["schemas"]["RefreshRequest"];
+            };
+        };
         responses: {
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
-            };
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
             };
         };
     };

@@ -67,6 +67,8 @@ export interface TokenResponse {
   expires_in: number;
   /** `Bearer`. */
   token_type: string;
+  /** The server ends a session unused for this long (seconds). */
+  idle_timeout_secs: number;
   user: AuthUser;
 }
 

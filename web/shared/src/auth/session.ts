@@ -169,10 +169,14 @@ export function createAuth(cfg: AuthConfig): Auth {
     }, Math.max(0, delayMs));
   }
 
-  function startIdle() {
+  /** Starts idle logoff at the shorter of our setting and the server's own idle timeout, so a
+   *  user is told they were signed out for inactivity rather than meeting a dead session. */
+  function startIdle(serverIdleSecs: number) {
     if (idle || config.idleMinutes <= 0) return;
+    const ours = config.idleMinutes * 60_000;
+    const servers = Number.isFinite(serverIdleSecs) && serverIdleSecs > 0 ? serverIdleSecs * 1000 : ours;
     idle = startIdleTimer({
-      timeoutMs: config.idleMinutes * 60_000,
+      timeoutMs: Math.min(ours, servers),
       onIdle: () => signOutForInactivity(),
       ...(cfg.activityTarget !== undefined ? { target: cfg.activityTarget } : {}),
     });
@@ -194,7 +198,7 @@ export function createAuth(cfg: AuthConfig): Auth {
       notice: null,
     });
     scheduleRefresh(t.expires_in * 1000 - refreshLeadMs(t.expires_in));
-    startIdle();
+    startIdle(t.idle_timeout_secs);
   }
 
   /** Forgets the session locally; returns the tokens it held so the caller may revoke them. */

@@ -1,5 +1,5 @@
-import { Navigate, Route, Routes } from 'react-router';
-import { LoginPage, useAuthState } from '@qivr/shared';
+import { Navigate, Route, Routes, useLocation, useNavigate } from 'react-router';
+import { AcceptInvitePage, LoginPage, useAuthState } from '@qivr/shared';
 import { auth } from './session';
 import { Layout } from './Layout';
 import { PatientList } from './pages/PatientList';
@@ -9,6 +9,14 @@ import { ComingSoon } from './pages/ComingSoon';
 
 export function App() {
   const status = useAuthState(auth, (s) => s.status);
+  const { pathname } = useLocation();
+  const navigate = useNavigate();
+  // The invitation link works whatever the session: accepting replaces it.
+  if (pathname === '/accept-invite') {
+    return (
+      <AcceptInvitePage auth={auth} title="Qivr clinic dashboard" onDone={() => navigate('/', { replace: true })} />
+    );
+  }
   if (status === 'restoring') {
     return (
       <main className="login" aria-busy="true">

@@ -1,11 +1,17 @@
-import { Navigate, NavLink, Route, Routes } from 'react-router';
-import { LoginPage, useAuthState } from '@qivr/shared';
+import { Navigate, NavLink, Route, Routes, useLocation, useNavigate } from 'react-router';
+import { AcceptInvitePage, LoginPage, useAuthState } from '@qivr/shared';
 import { auth } from './session';
 import { MyDetails } from './MyDetails';
 
 export function App() {
   const status = useAuthState(auth, (s) => s.status);
   const user = useAuthState(auth, (s) => s.user);
+  const { pathname } = useLocation();
+  const navigate = useNavigate();
+  // The invitation link works whatever the session: accepting replaces it.
+  if (pathname === '/accept-invite') {
+    return <AcceptInvitePage auth={auth} title="Qivr patient portal" onDone={() => navigate('/', { replace: true })} />;
+  }
   if (status === 'restoring') {
     return (
       <main className="login" aria-busy="true">

@@ -3,7 +3,7 @@
  *
  * - `api/`: the REST contract's types, the fetch client and typed endpoint calls, `ApiError`.
  * - `auth/`: the session store (login, silent refresh, logout, idle logoff, role gate).
- * - `components/`: the login page and form fields.
+ * - `components/`: the login and accept-invitation pages, form fields.
  * - `realtime/`: reserved for the WebSocket client (a later issue).
  */
 export * from './api/types';
@@ -26,6 +26,15 @@ export {
 } from './auth/session';
 export { startIdleTimer, DEFAULT_ACTIVITY_EVENTS, type IdleTimer, type IdleTimerOptions } from './auth/idle';
 export { useAuthState } from './auth/react';
+export { inviteTokenFromHash, newPasswordProblems, MIN_PASSWORD_LENGTH } from './auth/invitation';
 export { LoginPage, type LoginPageProps } from './components/LoginPage';
-export { TextField, TextAreaField, type TextFieldProps, type TextAreaFieldProps } from './components/Field';
+export { AcceptInvitePage, INVALID_INVITATION, type AcceptInvitePageProps } from './components/AcceptInvitePage';
+export {
+  TextField,
+  TextAreaField,
+  SelectField,
+  type TextFieldProps,
+  type TextAreaFieldProps,
+  type SelectFieldProps,
+} from './components/Field';
 export { emptyToNull, changedFields, todayIso, formatDate } from './forms';

@@ -92,6 +92,58 @@ describe('login and logout', () => {
   });
 });
 
+describe('accepting an invitation', () => {
+  it('sends the token and password without a bearer token and signs the user in', async () => {
+    const t = tokens('staff');
+    const { auth, server, storage } = setup({ 'POST /api/v1/auth/invitations/accept': () => json(t) });
+    const user = await auth.acceptInvitation('tok.en', 'a long password');
+    expect(user.role).toBe('staff');
+    const [call] = server.callsTo('POST', '/api/v1/auth/invitations/accept');
+    expect(call?.body).toEqual({ token: 'tok.en', password: 'a long password' });
+    expect(call?.headers['Authorization']).toBeUndefined();
+    expect(auth.store.getState()).toMatchObject({ status: 'authenticated', accessToken: t.access_token });
+    expect(storage.map.get(KEY)).toBe(t.refresh_token);
+  });
+
+  it('surfaces a used or expired link as a 404 ApiError', async () => {
+    const { auth } = setup({
+      'POST /api/v1/auth/invitations/accept': () => problem(404, { title: 'Not Found', detail: 'invitation not found' }),
+    });
+    const err = (await auth.acceptInvitation('x', 'a long password').catch((e: unknown) => e)) as ApiError;
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.status).toBe(404);
+    expect(auth.store.getState().status).toBe('anonymous');
+  });
+
+  it('refuses a role the app does not serve and revokes the new session', async () => {
+    const t = tokens('patient');
+    const { auth, server, storage } = setup({
+      'POST /api/v1/auth/invitations/accept': () => json(t),
+      'POST /api/v1/auth/logout': () => new Response(null, { status: 204 }),
+    });
+    await expect(auth.acceptInvitation('x', 'a long password')).rejects.toBeInstanceOf(RoleRefusedError);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(auth.store.getState().status).toBe('anonymous');
+    expect(storage.map.has(KEY)).toBe(false);
+    expect(server.callsTo('POST', '/api/v1/auth/logout')[0]?.body).toEqual({ refresh_token: t.refresh_token });
+  });
+
+  it('replaces a session the tab already holds and revokes it', async () => {
+    const before = tokens('admin');
+    const invited = tokens('staff');
+    const { auth, server } = setup({
+      'POST /api/v1/auth/login': () => json(before),
+      'POST /api/v1/auth/invitations/accept': () => json(invited),
+      'POST /api/v1/auth/logout': () => new Response(null, { status: 204 }),
+    });
+    await auth.login('t', 'admin@x.test', 'p');
+    await auth.acceptInvitation('x', 'a long password');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(auth.store.getState().accessToken).toBe(invited.access_token);
+    expect(server.callsTo('POST', '/api/v1/auth/logout')[0]?.body).toEqual({ refresh_token: before.refresh_token });
+  });
+});
+
 describe('silent refresh', () => {
   it('refreshes shortly before the access token expires', async () => {
     const first = tokens('staff', 900);

@@ -7,25 +7,38 @@
  *   generated one (narrower enums and always-present nullable fields are allowed).
  * - Requests: every body we send is a valid body for the server.
  */
-import type { components } from './openapi.gen';
+import type { components, operations } from './openapi.gen';
 import type {
+  AcceptInvitationRequest,
+  AuditEntry,
+  AuditQuery,
   AuthUser,
+  ChainStatus,
   Condition,
   ConditionPatch,
   FieldProblem,
+  IdentityProvider,
   LoginRequest,
   Me,
   NewCondition,
+  NewIdentityProvider,
   NewPatient,
+  NewUser,
   Page,
   Patient,
+  PatientListQuery,
   PatientPatch,
   Role,
+  StaffRole,
   Tenant,
   TokenResponse,
+  User,
+  UserPatch,
 } from './types';
 
 type S = components['schemas'];
+/** The query string an operation accepts. */
+type Q<Op extends keyof operations> = NonNullable<operations[Op]['parameters']['query']>;
 
 type Compatible<A, B> = [A] extends [B] ? true : [B] extends [A] ? true : false;
 type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false;
@@ -54,4 +67,21 @@ export type ContractChecks = [
   Check<RequestFits<PatientPatch, S['PatientChanges']>>,
   Check<RequestFits<NewCondition, S['NewCondition']>>,
   Check<RequestFits<ConditionPatch, S['ConditionChanges']>>,
+  Check<RequestFits<PatientListQuery, Q<'list_patients'>>>,
+  Check<RequestFits<AcceptInvitationRequest, S['AcceptInvitation']>>,
+  // users
+  Check<RequestFits<StaffRole, S['Role']>>,
+  Check<ResponseMatches<User, S['User']>>,
+  Check<ResponseMatches<Page<User>, S['Page_User']>>,
+  Check<RequestFits<NewUser, S['NewUser']>>,
+  Check<RequestFits<UserPatch, S['UserChanges']>>,
+  // audit
+  Check<ResponseMatches<AuditEntry, S['AuditEntry']>>,
+  Check<ResponseMatches<Page<AuditEntry>, S['Page_AuditEntry']>>,
+  Check<ResponseMatches<ChainStatus, S['ChainStatus']>>,
+  Check<RequestFits<AuditQuery, Q<'list_entries'>>>,
+  // identity providers
+  Check<ResponseMatches<IdentityProvider, S['IdentityProvider']>>,
+  Check<ResponseMatches<Page<IdentityProvider>, S['Page_IdentityProvider']>>,
+  Check<RequestFits<NewIdentityProvider, S['NewIdentityProvider']>>,
 ];

@@ -1,17 +1,26 @@
 import type { ApiClient } from './client';
 import type {
+  AcceptInvitationRequest,
+  AuditEntry,
+  AuditQuery,
+  ChainStatus,
   Condition,
   ConditionPatch,
+  IdentityProvider,
   LoginRequest,
   Me,
   NewCondition,
+  NewIdentityProvider,
   NewPatient,
+  NewUser,
   Page,
   PageQuery,
   Patient,
   PatientListQuery,
   PatientPatch,
   TokenResponse,
+  User,
+  UserPatch,
   Uuid,
 } from './types';
 
@@ -27,6 +36,9 @@ export function createQivrApi(client: ApiClient) {
       /** Revokes the refresh token family. `accessToken` is passed explicitly: the session may already be cleared locally. */
       logout: (refresh_token: string, accessToken?: string) =>
         client.post<void>('/auth/logout', { refresh_token }, accessToken ? { token: accessToken } : { auth: false }),
+      /** Sets an invited user's password; answers like a login. 404: the link is invalid, used or expired. */
+      acceptInvitation: (body: AcceptInvitationRequest) =>
+        client.post<TokenResponse>('/auth/invitations/accept', body, { auth: false }),
     },
     me: () => client.get<Me>('/me'),
     patients: {
@@ -37,6 +49,8 @@ export function createQivrApi(client: ApiClient) {
       me: (signal?: AbortSignal) => client.get<Patient>('/patients/me', { signal }),
       update: (patientId: Uuid, patch: PatientPatch) => client.patch<Patient>(`/patients/${id(patientId)}`, patch),
       remove: (patientId: Uuid) => client.delete(`/patients/${id(patientId)}`),
+      /** Emails a portal invitation (202). 422: no email on record; 409: already has a portal login. */
+      invite: (patientId: Uuid) => client.post<void>(`/patients/${id(patientId)}/invite`),
       conditions: {
         list: (patientId: Uuid, query: PageQuery = {}, signal?: AbortSignal) =>
           client.get<Page<Condition>>(`/patients/${id(patientId)}/conditions`, { query: { ...query }, signal }),
@@ -45,6 +59,26 @@ export function createQivrApi(client: ApiClient) {
         update: (patientId: Uuid, conditionId: Uuid, patch: ConditionPatch) =>
           client.patch<Condition>(`/patients/${id(patientId)}/conditions/${id(conditionId)}`, patch),
       },
+    },
+    /** Clinic logins; admins only (403 otherwise). */
+    users: {
+      list: (query: PageQuery = {}, signal?: AbortSignal) =>
+        client.get<Page<User>>('/users', { query: { ...query }, signal }),
+      /** Creates the login and emails an invitation. 409: the email is taken. */
+      create: (body: NewUser) => client.post<User>('/users', body),
+      update: (userId: Uuid, patch: UserPatch) => client.patch<User>(`/users/${id(userId)}`, patch),
+    },
+    /** The access audit log; admins only. */
+    audit: {
+      list: (query: AuditQuery = {}, signal?: AbortSignal) =>
+        client.get<Page<AuditEntry>>('/audit', { query: { ...query }, signal }),
+      verify: (signal?: AbortSignal) => client.get<ChainStatus>('/audit/verify', { signal }),
+    },
+    /** External issuers whose tokens the clinic accepts; admins only. */
+    identityProviders: {
+      list: (signal?: AbortSignal) => client.get<Page<IdentityProvider>>('/identity-providers', { signal }),
+      create: (body: NewIdentityProvider) => client.post<IdentityProvider>('/identity-providers', body),
+      remove: (providerId: Uuid) => client.delete(`/identity-providers/${id(providerId)}`),
     },
   };
 }

@@ -72,6 +72,13 @@ export interface TokenResponse {
   user: AuthUser;
 }
 
+/** `POST /auth/invitations/accept`: the token from the invitation link and the chosen password. */
+export interface AcceptInvitationRequest {
+  token: string;
+  /** At least 10 characters (the server says so per field otherwise). */
+  password: string;
+}
+
 export interface Tenant {
   id: Uuid;
   slug: string;
@@ -170,3 +177,100 @@ export type ConditionPatch = Partial<{
   resolved_date: IsoDate | null;
   notes: string | null;
 }>;
+
+// ---- users (admins only) ---------------------------------------------------------------
+
+/** The roles a clinic login can be given; patients get logins through `POST /patients/{id}/invite`. */
+export type StaffRole = 'admin' | 'staff';
+
+/** A clinic login, as `GET /users` lists it. */
+export interface User {
+  id: Uuid;
+  tenant_id: Uuid;
+  email: string;
+  name: string;
+  role: Role;
+  /** A disabled user cannot sign in; disabling ends their sessions. */
+  disabled: boolean;
+  /** False until the user has accepted their invitation and chosen a password. */
+  has_password: boolean;
+  /** The `sub` of this user's tokens at the clinic's identity provider, if linked. */
+  external_subject: string | null;
+  last_login_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
+/** `POST /users`: creates the login and emails an invitation to choose a password. */
+export interface NewUser {
+  email: string;
+  name: string;
+  role: StaffRole;
+}
+
+/** `PATCH /users/{id}`; any subset. `external_subject: null` unlinks. */
+export type UserPatch = Partial<{
+  role: StaffRole;
+  disabled: boolean;
+  name: string;
+  external_subject: string | null;
+}>;
+
+// ---- audit log (admins only) -----------------------------------------------------------
+
+/** One entry of the tamper-evident access log, newest first in lists. */
+export interface AuditEntry {
+  /** Position in the clinic's hash chain. */
+  seq: number;
+  at: Timestamp;
+  actor_user_id: Uuid | null;
+  actor_name: string | null;
+  actor_role: string | null;
+  /** e.g. `patient.read`, `auth.login`, `user.update`. */
+  action: string;
+  resource_type: string | null;
+  resource_id: Uuid | null;
+  patient_id: Uuid | null;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  /** Action-specific JSON (an object, often empty). */
+  detail: unknown;
+}
+
+/** `GET /audit` filters. `from` is inclusive, `to` exclusive, both RFC 3339. */
+export interface AuditQuery extends PageQuery {
+  patient_id?: Uuid | undefined;
+  user_id?: Uuid | undefined;
+  /** Exact action, e.g. `patient.read`. */
+  action?: string | undefined;
+  from?: Timestamp | undefined;
+  to?: Timestamp | undefined;
+}
+
+/** `GET /audit/verify`: the clinic's hash chain recomputed. */
+export interface ChainStatus {
+  intact: boolean;
+  /** The first entry whose hash does not match its content and predecessor. */
+  first_broken_seq: number | null;
+  /** How many entries were checked. */
+  entries: number;
+}
+
+// ---- identity providers (admins only) --------------------------------------------------
+
+/** An external issuer whose tokens the clinic accepts (e.g. a Cognito user pool). */
+export interface IdentityProvider {
+  id: Uuid;
+  issuer: string;
+  audience: string;
+  jwks_url: string;
+  created_at: Timestamp;
+}
+
+export interface NewIdentityProvider {
+  /** Exactly the tokens' `iss`, e.g. `https://cognito-idp.<region>.amazonaws.com/<pool id>`. */
+  issuer: string;
+  /** The app client id: the ID tokens' `aud`, or the access tokens' `client_id`. */
+  audience: string;
+  jwks_url: string;
+}

@@ -86,6 +86,12 @@ export interface Auth {
   restore(): Promise<void>;
   /** Throws `ApiError` (bad credentials, lockout) or `RoleRefusedError`. */
   login(tenant: string, email: string, password: string): Promise<AuthUser>;
+  /**
+   * Sets an invited user's password and signs them in, as `login` does. Throws `ApiError` (404:
+   * the link is invalid, used or expired; 422: the password) or `RoleRefusedError` (the password
+   * is set, but this app does not serve the user's role).
+   */
+  acceptInvitation(token: string, password: string): Promise<AuthUser>;
   /** Ends the session here and revokes it on the server. */
   logout(): Promise<void>;
   /** Gets a new access token; single-flight. Resolves false if the session could not be kept. */
@@ -294,8 +300,11 @@ export function createAuth(cfg: AuthConfig): Auth {
     }
   }
 
-  async function login(tenant: string, email: string, password: string): Promise<AuthUser> {
-    const t = await api.auth.login({ tenant: tenant.trim(), email: email.trim(), password });
+  /**
+   * Takes over a session the server just issued (a login, an accepted invitation): refuses a
+   * role this app does not serve (revoking the tokens), and ends any session from before.
+   */
+  function adoptSession(t: TokenResponse): AuthUser {
     if (!roleAllowed(t.user)) {
       void revoke({ refreshToken: t.refresh_token, accessToken: t.access_token });
       throw new RoleRefusedError(config.roleRefusal);
@@ -308,6 +317,16 @@ export function createAuth(cfg: AuthConfig): Auth {
     generation++;
     setSession(t);
     return t.user;
+  }
+
+  async function login(tenant: string, email: string, password: string): Promise<AuthUser> {
+    const t = await api.auth.login({ tenant: tenant.trim(), email: email.trim(), password });
+    return adoptSession(t);
+  }
+
+  async function acceptInvitation(token: string, password: string): Promise<AuthUser> {
+    const t = await api.auth.acceptInvitation({ token, password });
+    return adoptSession(t);
   }
 
   async function logout() {
@@ -327,6 +346,7 @@ export function createAuth(cfg: AuthConfig): Auth {
     config,
     restore,
     login,
+    acceptInvitation,
     logout,
     refresh,
     signOutForInactivity,

@@ -80,7 +80,7 @@ log "browser tests against a real server"
 e2e_db="qivr_e2e_$$"
 psql "$DATABASE_URL" -qc "CREATE DATABASE $e2e_db" >/dev/null
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-export QIVR_URL="http://127.0.0.1:$port"
+export QIVR_URL="http://127.0.0.1:$port" QIVR_E2E_DATABASE_URL="${DATABASE_URL%/*}/$e2e_db"
 server_log="$CARGO_TARGET_DIR/qivr-e2e.log"
 (
   export DATABASE_URL="${DATABASE_URL%/*}/$e2e_db" QIVR_ADDR="127.0.0.1:$port" QIVR_AUTH__ACCESS_TTL_SECS=20

@@ -6,6 +6,9 @@ import { PatientList } from './pages/PatientList';
 import { NewPatient } from './pages/NewPatient';
 import { PatientPage } from './pages/PatientPage';
 import { ComingSoon } from './pages/ComingSoon';
+import { UsersPage } from './pages/Users';
+import { AuditLogPage } from './pages/AuditLog';
+import { IdentityProvidersPage } from './pages/IdentityProviders';
 
 export function App() {
   const status = useAuthState(auth, (s) => s.status);
@@ -38,6 +41,9 @@ export function App() {
         <Route path="appointments" element={<ComingSoon title="Appointments" />} />
         <Route path="inbox" element={<ComingSoon title="Inbox" />} />
         <Route path="proms" element={<ComingSoon title="PROMs" />} />
+        <Route path="users" element={<UsersPage />} />
+        <Route path="audit" element={<AuditLogPage />} />
+        <Route path="identity-providers" element={<IdentityProvidersPage />} />
         <Route path="*" element={<ComingSoon title="Page not found" notFound />} />
       </Route>
     </Routes>

@@ -9,6 +9,13 @@ const upcoming = [
   { to: '/proms', label: 'PROMs' },
 ];
 
+/** Admins only; staff see neither the entries nor the pages (the API answers them 403). */
+const administration = [
+  { to: '/users', label: 'Users' },
+  { to: '/audit', label: 'Audit log' },
+  { to: '/identity-providers', label: 'Identity providers' },
+];
+
 export function Layout() {
   const user = useAuthState(auth, (s) => s.user);
   return (
@@ -21,6 +28,18 @@ export function Layout() {
             {item.label} <span className="badge">coming soon</span>
           </NavLink>
         ))}
+        {user?.role === 'admin' ? (
+          <>
+            <div className="shell__section" aria-hidden="true">
+              Administration
+            </div>
+            {administration.map((item) => (
+              <NavLink key={item.to} to={item.to}>
+                {item.label}
+              </NavLink>
+            ))}
+          </>
+        ) : null}
       </nav>
       <div className="shell__main">
         <header className="topbar">

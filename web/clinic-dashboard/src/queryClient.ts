@@ -1,5 +1,5 @@
-import { QueryClient } from '@tanstack/react-query';
-import { ApiError } from '@qivr/shared';
+import { QueryClient, type InfiniteData } from '@tanstack/react-query';
+import { ApiError, type AuditQuery, type Page } from '@qivr/shared';
 
 export const queryClient = new QueryClient({
   defaultOptions: {
@@ -18,4 +18,23 @@ export const keys = {
   patientList: (q: string) => ['patients', 'list', q] as const,
   patient: (id: string) => ['patients', 'detail', id] as const,
   conditions: (id: string) => ['patients', 'detail', id, 'conditions'] as const,
+  users: ['users'] as const,
+  userList: ['users', 'list'] as const,
+  userOptions: ['users', 'options'] as const,
+  audit: ['audit'] as const,
+  auditList: (q: AuditQuery) => ['audit', 'list', q] as const,
+  auditChain: ['audit', 'verify'] as const,
+  identityProviders: ['identity-providers'] as const,
 };
+
+/** Puts an updated record in place in a cached "Load more" list, keeping its position. */
+export function replaceInPages<T extends { id: string }>(
+  data: InfiniteData<Page<T>> | undefined,
+  updated: T,
+): InfiniteData<Page<T>> | undefined {
+  if (!data) return data;
+  return {
+    ...data,
+    pages: data.pages.map((p) => ({ ...p, items: p.items.map((item) => (item.id === updated.id ? updated : item)) })),
+  };
+}

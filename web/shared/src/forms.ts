@@ -42,3 +42,18 @@ export function formatDate(iso: string | null | undefined): string {
   const date = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
   return date.toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
 }
+
+/** An RFC 3339 timestamp as local date and time (to the second), or `—`. */
+export function formatDateTime(ts: string | null | undefined): string {
+  if (!ts) return '—';
+  const date = new Date(ts);
+  if (Number.isNaN(date.getTime())) return ts;
+  return date.toLocaleString(undefined, {
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  });
+}

@@ -37,4 +37,12 @@ export {
   type TextAreaFieldProps,
   type SelectFieldProps,
 } from './components/Field';
-export { emptyToNull, changedFields, todayIso, formatDate } from './forms';
+export { emptyToNull, changedFields, todayIso, formatDate, formatDateTime } from './forms';
+export {
+  auditQueryFromFilters,
+  auditFilterProblems,
+  auditFiltersFromParams,
+  auditFiltersToParams,
+  NO_AUDIT_FILTERS,
+  type AuditFilters,
+} from './auditFilters';

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { Link, useParams } from 'react-router';
+import { Link, useNavigate, useParams } from 'react-router';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import {
   ApiError,
@@ -17,9 +17,12 @@ import {
 } from '@qivr/shared';
 import { api } from '../session';
 import { keys } from '../queryClient';
+import { useIsAdmin } from '../admin';
+import { AuditEntries } from '../AuditEntries';
 
 export function PatientPage() {
   const { patientId = '' } = useParams();
+  const isAdmin = useIsAdmin();
   const patient = useQuery({
     queryKey: keys.patient(patientId),
     queryFn: ({ signal }) => api.patients.get(patientId, signal),
@@ -45,11 +48,116 @@ export function PatientPage() {
         </h1>
         <Link to="/patients">Back to patients</Link>
       </div>
-      {/* Keyed by id: moving to another patient must not keep this one's form state. */}
+      {/* Keyed by id: moving to another patient must not keep this one's state. */}
+      <PatientActions key={`actions-${p.id}`} patient={p} />
       <DetailsCard key={`details-${p.id}`} patient={p} />
       <MedicalHistoryCard key={`history-${p.id}`} patient={p} />
       <ConditionsCard key={`conditions-${p.id}`} patientId={p.id} />
+      {isAdmin ? (
+        <section className="card" aria-labelledby="access-log-title">
+          <h2 id="access-log-title">Access log</h2>
+          <p className="muted">Who read or changed this patient's record, newest first.</p>
+          <AuditEntries query={{ patient_id: p.id }} showPatient={false} label="Access log" />
+        </section>
+      ) : null}
     </section>
+  );
+}
+
+/** What the invite endpoint's answer means for the person at the desk. */
+function inviteMessage(e: unknown): string {
+  if (e instanceof ApiError && e.status === 409) return 'This patient already has a portal login.';
+  if (e instanceof ApiError && e.status === 422) {
+    return e.fieldErrors['email'] ? `Cannot invite: ${e.fieldErrors['email']}.` : e.userMessage;
+  }
+  return errorMessage(e);
+}
+
+/** Portal invitation and deletion, above the record. */
+function PatientActions({ patient }: { patient: Patient }) {
+  const queryClient = useQueryClient();
+  const navigate = useNavigate();
+  const [confirmingDelete, setConfirmingDelete] = useState(false);
+  const invite = useMutation({
+    mutationFn: () => api.patients.invite(patient.id),
+    // The record now has a portal login (not yet accepted).
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: keys.patient(patient.id), exact: true }),
+  });
+  const remove = useMutation({
+    mutationFn: () => api.patients.remove(patient.id),
+    onSuccess: () => {
+      queryClient.removeQueries({ queryKey: keys.patient(patient.id) });
+      void queryClient.invalidateQueries({ queryKey: ['patients', 'list'] });
+      navigate('/patients', { replace: true });
+    },
+  });
+  const name = `${patient.first_name} ${patient.last_name}`;
+
+  return (
+    <div className="card">
+      <div className="form-actions">
+        <button
+          type="button"
+          className="button"
+          disabled={invite.isPending}
+          onClick={() => {
+            setConfirmingDelete(false);
+            invite.mutate();
+          }}
+        >
+          {invite.isPending ? 'Sending…' : 'Invite to portal'}
+        </button>
+        <button
+          type="button"
+          className="button button--danger-outline"
+          disabled={confirmingDelete || remove.isPending}
+          onClick={() => {
+            invite.reset();
+            setConfirmingDelete(true);
+          }}
+        >
+          Delete patient
+        </button>
+      </div>
+      {invite.isSuccess ? (
+        <div className="notice notice--ok" role="status">
+          Invitation sent{patient.email ? ` to ${patient.email}` : ''}.
+        </div>
+      ) : null}
+      {invite.isError ? (
+        <div className="notice notice--error" role="alert">
+          {inviteMessage(invite.error)}
+        </div>
+      ) : null}
+      {confirmingDelete ? (
+        <div className="notice notice--error confirm" role="alertdialog" aria-label="Confirm deletion">
+          <p>
+            Delete {name}? The record disappears from the clinic's lists; the audit trail keeps it.
+          </p>
+          {remove.isError ? <p>Could not delete: {errorMessage(remove.error)}</p> : null}
+          <div className="form-actions">
+            <button
+              type="button"
+              className="button button--danger"
+              disabled={remove.isPending}
+              onClick={() => remove.mutate()}
+            >
+              {remove.isPending ? 'Deleting…' : 'Yes, delete patient'}
+            </button>
+            <button
+              type="button"
+              className="button"
+              onClick={() => {
+                remove.reset();
+                setConfirmingDelete(false);
+              }}
+            >
+              Cancel
+            </button>
+          </div>
+        </div>
+      ) : null}
+    </div>
   );
 }
 

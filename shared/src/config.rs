@@ -198,7 +198,6 @@ mod tests {
             assert_eq!(config.auth.idle_timeout_secs, 60);
             assert_eq!(config.auth.access_ttl_secs, 900);
             assert_eq!(config.redis_url.as_deref(), Some("redis://example:6379"));
-            assert!(config.database_url.is_none());
             Ok(())
         });
     }

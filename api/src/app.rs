@@ -14,9 +14,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{middleware, Router};
 use prometheus_client::registry::Registry;
+use qivr_realtime::{Hub, NoConversations, Publisher};
 use qivr_shared::auth::Authenticator;
 use qivr_shared::{Config, Problem};
 use sqlx::PgPool;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -26,6 +29,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::events::Events;
 use crate::routes::auth::LoginThrottle;
 use crate::state::{App, AppState};
 use crate::{metrics, routes, web};
@@ -33,36 +37,85 @@ use crate::{metrics, routes, web};
 /// Largest request body we read (JSON bodies; uploads will stream separately).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// Which parts of Qivr this process runs (`qivr serve --roles`).
+#[derive(Debug, Clone, Copy)]
+pub struct Roles {
+    /// The REST API and the web apps.
+    pub api: bool,
+    /// The WebSocket hub at `/ws`.
+    pub realtime: bool,
+    /// Background work: the outbox relay.
+    pub workers: bool,
+}
+
+impl Roles {
+    pub const ALL: Roles = Roles { api: true, realtime: true, workers: true };
+}
+
 pub struct Application {
     listener: tokio::net::TcpListener,
     router: Router,
+    hub: Option<Hub>,
+    /// Background tasks (the outbox relay) to stop on shutdown.
+    background: Option<(CancellationToken, JoinHandle<()>)>,
 }
 
 impl Application {
-    /// Loads the signing keys, builds the router and binds `config.addr`.
-    pub async fn build(config: Config, pool: PgPool) -> anyhow::Result<Self> {
+    /// Loads the signing keys, connects the realtime broker, builds the router for `roles`
+    /// and binds `config.addr`.
+    pub async fn build(config: Config, pool: PgPool, roles: Roles) -> anyhow::Result<Self> {
         let auth = Arc::new(Authenticator::new(pool.clone(), config.auth.clone()).await?);
         let redis = config.redis_url.as_deref().map(redis::Client::open).transpose()?;
+        let broker = qivr_realtime::broker::from_config(&config).await?;
+        let mut registry = Registry::default();
+        let hub = roles.realtime.then(|| Hub::new(&config, auth.clone(), broker.clone(), Arc::new(NoConversations), &mut registry));
+        let publisher = match &hub {
+            Some(hub) => hub.publisher(),
+            None => Publisher::new(broker),
+        };
+        let background = roles.workers.then(|| {
+            let stop = CancellationToken::new();
+            let relay = tokio::spawn(qivr_workers::relay::run(pool.clone(), publisher.clone(), stop.clone()));
+            (stop, relay)
+        });
         let listener = tokio::net::TcpListener::bind(config.addr).await?;
         let state = AppState(Arc::new(App {
             login_throttle: LoginThrottle::per_minute(config.auth.login_attempts_per_minute),
-            metrics: metrics::HttpMetrics::new(Registry::default()),
+            metrics: metrics::HttpMetrics::new(registry),
+            events: Events::new(publisher, pool.clone()),
             config,
             pool,
             auth,
             redis,
         }));
-        Ok(Self { listener, router: router(state) })
+        let mut router = if roles.api { router(state.clone()) } else { health_router(state.clone()) };
+        if let Some(hub) = &hub {
+            router = router.merge(qivr_realtime::router(hub.clone()));
+        }
+        Ok(Self { listener, router, hub, background })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("a bound listener has an address")
     }
 
-    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    /// Serves until `shutdown` completes. Then WebSocket clients are closed with 4500 (they
+    /// reconnect elsewhere and recover), in-flight requests finish, and the relay stops.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let hub = self.hub;
+        let signal = async move {
+            shutdown.await;
+            if let Some(hub) = hub {
+                hub.shutdown().await;
+            }
+        };
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await
+        let served = axum::serve(self.listener, service).with_graceful_shutdown(signal).await;
+        if let Some((stop, relay)) = self.background {
+            stop.cancel();
+            let _ = relay.await;
+        }
+        served
     }
 }
 
@@ -70,7 +123,7 @@ impl Application {
 #[openapi(
     info(title = "Qivr API", description = "The Qivr clinic platform's REST API. Errors are RFC 9457 problem details."),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "users"), (name = "patients"), (name = "audit"), (name = "identity"))
+    tags((name = "auth"), (name = "users"), (name = "patients"), (name = "evaluations"), (name = "audit"), (name = "identity"))
 )]
 struct ApiDoc;
 
@@ -122,6 +175,16 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// What a process without the API role serves: health and metrics only.
+fn health_router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(routes::health::healthz))
+        .route("/readyz", get(routes::health::readyz))
+        .route("/metrics", get(metrics::serve))
+        .fallback(not_found)
         .with_state(state)
 }
 

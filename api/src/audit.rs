@@ -87,23 +87,28 @@ impl Caller {
         record(tx, self.principal.tenant_id, self.into(), &self.client, entry).await
     }
 
-    /// Records that this caller was shown these patients (one entry each, so a report on any
-    /// of them finds the list view too).
-    pub async fn audit_patients_listed(&self, tx: &mut Tx, patient_ids: &[Uuid]) -> sqlx::Result<()> {
+    /// Records that this caller was shown these rows of patients' data, one entry each (so a
+    /// report on any of those patients finds the list view too). `rows` are
+    /// `(patient id, resource id)`.
+    pub async fn audit_listed(&self, tx: &mut Tx, action: &str, resource_type: &str, rows: &[(Uuid, Uuid)]) -> sqlx::Result<()> {
+        let (patients, resources): (Vec<Uuid>, Vec<Uuid>) = rows.iter().copied().unzip();
         // language=PostgreSQL
         sqlx::query!(
             "INSERT INTO access_audit (tenant_id, actor_user_id, actor_role, action, resource_type,
                                        resource_id, patient_id, ip, user_agent, request_id,
                                        seq, prev_hash, hash)
-             SELECT $1, $2, $3, 'patient.list', 'patient', id, id, $4, $5, $6, 0, '', ''
-             FROM unnest($7::uuid[]) AS id",
+             SELECT $1, $2, $3, $4, $5, resource_id, patient_id, $6, $7, $8, 0, '', ''
+             FROM unnest($9::uuid[], $10::uuid[]) AS listed (patient_id, resource_id)",
             self.principal.tenant_id,
             self.principal.user_id,
             self.principal.role.as_str(),
+            action,
+            resource_type,
             self.client.ip,
             self.client.user_agent,
             self.client.request_id,
-            patient_ids,
+            &patients,
+            &resources,
         )
         .execute(&mut **tx)
         .await?;

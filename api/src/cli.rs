@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use qivr_shared::db::Database;
 use qivr_shared::Config;
 
-use crate::app::Application;
+use crate::app::{Application, Roles};
 use crate::provision;
 
 #[derive(Parser)]
@@ -112,13 +112,13 @@ async fn serve(config: Config, roles: BTreeSet<ServeRole>) -> anyhow::Result<()>
     let pool = db.app_pool(32).await?;
     let show_demo = embedded && provision::has_demo(&pool).await?;
 
-    if !roles.contains(&ServeRole::Api) {
-        tracing::warn!(?roles, "no API role: this process serves nothing yet; the hub and workers arrive with their issues");
-        shutdown_signal().await;
-        return Ok(());
-    }
     let public_url = config.public_url();
-    let app = Application::build(config, pool).await?;
+    let app = Application::build(config, pool, Roles {
+        api: roles.contains(&ServeRole::Api),
+        realtime: roles.contains(&ServeRole::Realtime),
+        workers: roles.contains(&ServeRole::Workers),
+    })
+    .await?;
     tracing::info!(addr = %app.local_addr(), ?roles, "qivr is listening");
     println!("\nQivr is running.");
     println!("  Clinic dashboard: {public_url}/clinic/");

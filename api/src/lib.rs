@@ -2,8 +2,8 @@
 //!
 //! # Layout
 //!
-//! - [`cli`]: the `qivr` subcommands; `serve` wires the database, the API and (later) the hub
-//!   and workers together.
+//! - [`cli`]: the `qivr` subcommands; `serve` wires the database, the API, the realtime hub
+//!   and the workers together.
 //! - [`app`]: [`Application`], the router and its middleware (request ids, tracing, metrics,
 //!   panics and unknown routes as problem+json).
 //! - [`routes`]: one module per resource; each lists its handlers for the router and the
@@ -12,6 +12,7 @@
 //!   ([`extract::Clinic`], [`extract::Admin`]).
 //! - [`error`]: [`error::ApiError`], the one error type, mapped to problem+json.
 //! - [`audit`]: writing the access audit log in the same transaction as the access.
+//! - [`events`]: staging events in the outbox with the change, publishing them after commit.
 //! - [`validate`], [`pagination`]: input checks and cursor lists.
 //! - [`provision`]: `tenant create` and the demo clinics.
 //! - [`web`]: serving the built dashboard and portal.
@@ -23,6 +24,7 @@ pub mod app;
 pub mod audit;
 pub mod cli;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod metrics;
 pub mod pagination;

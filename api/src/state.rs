@@ -7,6 +7,7 @@ use qivr_shared::auth::Authenticator;
 use qivr_shared::Config;
 use sqlx::PgPool;
 
+use crate::events::Events;
 use crate::metrics::HttpMetrics;
 use crate::routes::auth::LoginThrottle;
 
@@ -23,6 +24,8 @@ pub struct App {
     /// Per-address limit on login attempts, on top of the per-account lockout.
     pub login_throttle: LoginThrottle,
     pub metrics: HttpMetrics,
+    /// Publishes committed changes to realtime subscribers (the outbox fast path).
+    pub events: Events,
     /// Only for `/readyz`; the realtime broker keeps its own connections.
     pub redis: Option<redis::Client>,
 }

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod evaluations;
 pub mod health;
 pub mod identity_providers;
 pub mod patients;
@@ -17,6 +18,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(auth::routes())
         .merge(users::routes())
         .merge(patients::routes())
+        .merge(evaluations::routes())
         .merge(audit::routes())
         .merge(identity_providers::routes())
 }

@@ -97,8 +97,8 @@ pub async fn list_patients(State(state): State<AppState>, Clinic(caller): Clinic
     .fetch_all(&mut *tx)
     .await?;
     let page = Page::from_rows(patients, limit, |p| (p.last_name.to_lowercase(), p.first_name.to_lowercase(), p.id));
-    let ids: Vec<Uuid> = page.items.iter().map(|p| p.id).collect();
-    caller.audit_patients_listed(&mut tx, &ids).await?;
+    let listed: Vec<(Uuid, Uuid)> = page.items.iter().map(|p| (p.id, p.id)).collect();
+    caller.audit_listed(&mut tx, "patient.list", "patient", &listed).await?;
     tx.commit().await?;
     Ok(Json(page))
 }
@@ -554,7 +554,7 @@ pub async fn delete_condition(State(state): State<AppState>, Clinic(caller): Cli
 }
 
 /// The caller's own patient record id, if they are a patient with one.
-async fn own_patient_id(tx: &mut Tx, caller: &Caller) -> sqlx::Result<Option<Uuid>> {
+pub async fn own_patient_id(tx: &mut Tx, caller: &Caller) -> sqlx::Result<Option<Uuid>> {
     if caller.principal.role != Role::Patient {
         return Ok(None);
     }

@@ -1,6 +1,6 @@
 //! `spawn_app()` and the small client the tests drive it with.
 
-use qivr_api::Application;
+use qivr_api::app::{Application, Roles};
 use qivr_shared::db::testing::TestDatabase;
 use qivr_shared::Config;
 use reqwest::{Method, StatusCode};
@@ -34,7 +34,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config { addr: "127.0.0.1:0".parse().unwrap(), ..Config::default() };
     config.web_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../web").into();
     configure(&mut config);
-    let app = Application::build(config, pool.clone()).await.expect("application builds");
+    let app = Application::build(config, pool.clone(), Roles::ALL).await.expect("application builds");
     let url = format!("http://{}", app.local_addr());
     tokio::spawn(app.run(std::future::pending()));
     TestApp { url, client: reqwest::Client::new(), pool, owner, _database: database }
@@ -151,3 +151,73 @@ pub fn session(response: &Response) -> Session {
     }
 }
 
+
+/// A WebSocket client of the hub, authenticated as a user.
+pub struct Socket {
+    stream: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    next_id: u64,
+}
+
+impl TestApp {
+    pub async fn socket(&self, token: &str) -> Socket {
+        let url = format!("{}/ws", self.url.replacen("http", "ws", 1));
+        let (stream, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
+        let mut socket = Socket { stream, next_id: 1 };
+        let connected = socket.request(json!({ "op": "auth", "token": token })).await;
+        assert_eq!(connected["op"], "connected", "{connected}");
+        socket
+    }
+}
+
+impl Socket {
+    /// Sends a request frame (with a fresh `id`) and returns the reply that echoes it.
+    pub async fn request(&mut self, mut frame: Value) -> Value {
+        use futures::SinkExt;
+        let id = self.next_id;
+        self.next_id += 1;
+        frame["id"] = json!(id);
+        self.stream.send(tokio_tungstenite::tungstenite::Message::text(frame.to_string())).await.expect("frame sent");
+        loop {
+            let reply = self.next().await;
+            if reply["id"] == json!(id) {
+                return reply;
+            }
+        }
+    }
+
+    /// Subscribes to `channel`, asserting the hub accepted.
+    pub async fn subscribe(&mut self, channel: &str) {
+        let reply = self.request(json!({ "op": "subscribe", "channel": channel })).await;
+        assert_eq!(reply["op"], "subscribed", "{reply}");
+    }
+
+    /// The next frame, failing the test if none arrives within 10 seconds.
+    pub async fn next(&mut self) -> Value {
+        use futures::StreamExt;
+        loop {
+            let message = tokio::time::timeout(std::time::Duration::from_secs(10), self.stream.next())
+                .await
+                .expect("a frame within 10 s")
+                .expect("the socket is open")
+                .expect("a valid frame");
+            if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
+                return serde_json::from_str(&text).expect("JSON frames");
+            }
+        }
+    }
+
+    /// The next `event` frame's `event` (skipping presence and other frames).
+    pub async fn next_event(&mut self) -> Value {
+        loop {
+            let frame = self.next().await;
+            if frame["op"] == "event" {
+                return frame["event"].clone();
+            }
+        }
+    }
+
+    /// Whether an event arrives within `millis` (for asserting nothing more comes).
+    pub async fn event_within(&mut self, millis: u64) -> Option<Value> {
+        tokio::time::timeout(std::time::Duration::from_millis(millis), self.next_event()).await.ok()
+    }
+}

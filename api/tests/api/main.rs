@@ -4,6 +4,7 @@
 mod access;
 mod auth;
 mod conventions;
+mod evaluations;
 mod external_identity;
 mod helpers;
 mod patients;

@@ -82,7 +82,8 @@ impl Application {
         let state = AppState(Arc::new(App {
             login_throttle: LoginThrottle::per_minute(config.auth.login_attempts_per_minute),
             metrics: metrics::HttpMetrics::new(registry),
-            events: Events::new(publisher, pool.clone()),
+            events: Events::new(publisher.clone(), pool.clone()),
+            realtime: publisher,
             config,
             pool,
             auth,

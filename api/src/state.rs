@@ -3,6 +3,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use qivr_realtime::Publisher;
 use qivr_shared::auth::Authenticator;
 use qivr_shared::Config;
 use sqlx::PgPool;
@@ -26,6 +27,8 @@ pub struct App {
     pub metrics: HttpMetrics,
     /// Publishes committed changes to realtime subscribers (the outbox fast path).
     pub events: Events,
+    /// For what is not an event: disconnecting revoked sessions and disabled users.
+    pub realtime: Publisher,
     /// Only for `/readyz`; the realtime broker keeps its own connections.
     pub redis: Option<redis::Client>,
 }

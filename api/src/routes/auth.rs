@@ -235,6 +235,7 @@ pub async fn refresh(State(state): State<AppState>, client: ClientInfo, Json(bod
         audit::record(&mut tx, tenant_id, actor, &client, entry).await?;
         tx.commit().await?;
         tracing::warn!(tenant.id = %tenant_id, session.id = %row.session_id, "refresh token reused; session revoked");
+        disconnect_session(&state, tenant_id, row.session_id).await;
         return Err(ApiError::Unauthorized("refresh token already used; the session has been revoked".into()));
     }
     if !row.live || !row.active {
@@ -262,10 +263,12 @@ pub async fn refresh(State(state): State<AppState>, client: ClientInfo, Json(bod
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body(content = Option<RefreshRequest>),
     responses((status = 204)))]
 pub async fn logout(State(state): State<AppState>, client: ClientInfo, caller: Result<Caller, ApiError>, body: Bytes) -> ApiResult<StatusCode> {
+    let mut ended = Vec::new();
     if let Ok(caller) = caller {
         let mut tx = caller.begin(&state).await?;
         if let Some(session_id) = caller.principal.session_id {
             revoke_session(&mut tx, caller.principal.tenant_id, session_id, "logout").await?;
+            ended.push((caller.principal.tenant_id, session_id));
         }
         caller.audit(&mut tx, Entry::new("auth.logout")).await?;
         tx.commit().await?;
@@ -285,12 +288,23 @@ pub async fn logout(State(state): State<AppState>, client: ClientInfo, caller: R
         .await?;
         if let Some(session) = session {
             revoke_session(&mut tx, tenant_id, session.id, "logout").await?;
+            ended.push((tenant_id, session.id));
             let actor = Actor { user_id: Some(session.user_id), role: Some(session.role) };
             audit::record(&mut tx, tenant_id, actor, &client, Entry::new("auth.logout")).await?;
         }
         tx.commit().await?;
     }
+    for (tenant_id, session_id) in ended {
+        disconnect_session(&state, tenant_id, session_id).await;
+    }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Closes the session's WebSocket connections on every hub node.
+async fn disconnect_session(state: &AppState, tenant_id: Uuid, session_id: Uuid) {
+    if let Err(error) = state.realtime.disconnect_session(tenant_id, session_id).await {
+        tracing::warn!(%error, session.id = %session_id, "could not disconnect the session's sockets; they close when their token expires");
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

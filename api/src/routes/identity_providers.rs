@@ -69,8 +69,10 @@ pub async fn create_provider(State(state): State<AppState>, Admin(caller): Admin
     checks.required("issuer", &body.issuer, 500);
     checks.required("audience", &body.audience, 255);
     checks.required("jwks_url", &body.jwks_url, 1000);
-    if !(body.jwks_url.starts_with("https://") || body.jwks_url.starts_with("http://")) {
-        checks.fail("jwks_url", "must be an http(s) URL");
+    for (field, value) in [("issuer", &body.issuer), ("jwks_url", &body.jwks_url)] {
+        if !value.trim().is_empty() && !(value.starts_with("https://") || value.starts_with("http://")) {
+            checks.fail(field, "must be an http(s) URL");
+        }
     }
     checks.finish()?;
     let mut tx = caller.begin(&state).await?;

@@ -45,7 +45,7 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
-/// The clinic's users, admins and staff first, by name.
+/// The clinic's users (admins and staff; patients are listed under patients), by name.
 #[utoipa::path(get, path = "/users", tag = "users", params(PageParams), security(("bearer" = [])),
     responses((status = 200, body = Page<User>), (status = 403, body = Problem)))]
 pub async fn list_users(State(state): State<AppState>, Admin(caller): Admin, Query(params): Query<PageParams>) -> ApiResult<Json<Page<User>>> {
@@ -139,8 +139,13 @@ pub async fn update_user(State(state): State<AppState>, Admin(caller): Admin, Pa
     if body.role == Some(Role::Patient) {
         checks.fail("role", "must be admin or staff");
     }
-    if id == caller.principal.user_id && (body.disabled == Some(true) || body.role.is_some_and(|r| r != Role::Admin)) {
-        checks.fail("role", "admins cannot demote or disable themselves");
+    if id == caller.principal.user_id {
+        if body.disabled == Some(true) {
+            checks.fail("disabled", "admins cannot disable themselves");
+        }
+        if body.role.is_some_and(|r| r != Role::Admin) {
+            checks.fail("role", "admins cannot demote themselves");
+        }
     }
     if let Some(Some(subject)) = &body.external_subject {
         checks.required("external_subject", subject, 255);
@@ -195,6 +200,11 @@ pub async fn update_user(State(state): State<AppState>, Admin(caller): Admin, Pa
         caller.audit(&mut tx, Entry { resource_type: Some("user"), resource_id: Some(id), ..Entry::new("user.disable") }).await?;
     }
     tx.commit().await?;
+    if body.disabled == Some(true) {
+        if let Err(error) = state.realtime.disconnect_user(caller.principal.tenant_id, id).await {
+            tracing::warn!(%error, user.id = %id, "could not disconnect the disabled user's sockets");
+        }
+    }
     Ok(Json(user))
 }
 

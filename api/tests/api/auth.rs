@@ -261,3 +261,21 @@ async fn a_client_with_an_expired_access_token_logs_out_with_its_refresh_token()
     assert_eq!(again.status, StatusCode::NO_CONTENT);
     assert_eq!(app.request(Method::POST, "/api/v1/auth/logout", None, None).await.status, StatusCode::NO_CONTENT);
 }
+
+#[tokio::test]
+async fn logging_out_or_being_disabled_closes_open_websockets() {
+    let app = spawn_app().await;
+    let staff = app.login("harbour-physio", "staff").await;
+    let mut socket = app.socket(&staff.access).await;
+    let other_session = app.login("harbour-physio", "staff").await;
+    let mut other_socket = app.socket(&other_session.access).await;
+
+    app.request(Method::POST, "/api/v1/auth/logout", Some(&staff.access), None).await;
+    assert_eq!(socket.close_code().await, 4001);
+    // Only that session: the same user's other login stays connected.
+    other_socket.subscribe("evaluations").await;
+
+    let admin = app.login("harbour-physio", "admin").await;
+    app.patch(&format!("/api/v1/users/{}", staff.id()), &admin.access, json!({ "disabled": true })).await;
+    assert_eq!(other_socket.close_code().await, 4001);
+}

@@ -134,6 +134,11 @@ async fn only_admins_register_providers_and_bad_ones_are_refused_by_field() {
         .await;
     bad.assert_problem(422);
     assert_eq!(bad.fields(), ["issuer", "jwks_url"]);
+    let not_a_url = app
+        .post("/api/v1/identity-providers", &admin.access, json!({ "issuer": "nope", "audience": CLIENT_ID, "jwks_url": "https://example.test/jwks.json" }))
+        .await;
+    not_a_url.assert_problem(422);
+    assert_eq!(not_a_url.fields(), ["issuer"]);
 
     assert_eq!(app.post("/api/v1/identity-providers", &admin.access, body.clone()).await.status, StatusCode::CREATED);
     let other_clinic = app.login("summit-health", "admin").await;

@@ -221,3 +221,20 @@ impl Socket {
         tokio::time::timeout(std::time::Duration::from_millis(millis), self.next_event()).await.ok()
     }
 }
+
+impl Socket {
+    /// Waits for the server to close the socket and returns the close code.
+    pub async fn close_code(&mut self) -> u16 {
+        use futures::StreamExt;
+        loop {
+            let message = tokio::time::timeout(std::time::Duration::from_secs(10), self.stream.next())
+                .await
+                .expect("the socket closes within 10 s");
+            match message {
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Close(Some(frame)))) => return frame.code.into(),
+                Some(Ok(_)) => continue,
+                other => panic!("closed without a close frame: {other:?}"),
+            }
+        }
+    }
+}

@@ -60,6 +60,10 @@ async fn disabling_a_user_ends_their_sessions_and_role_changes_take_effect_at_on
 
     let selfish = app.patch(&format!("/api/v1/users/{}", admin.id()), &admin.access, json!({ "role": "staff" })).await;
     selfish.assert_problem(422);
+    assert_eq!(selfish.fields(), ["role"]);
+    let self_disable = app.patch(&format!("/api/v1/users/{}", admin.id()), &admin.access, json!({ "disabled": true })).await;
+    self_disable.assert_problem(422);
+    assert_eq!(self_disable.fields(), ["disabled"]);
     let foreign = app.login("summit-health", "admin").await;
     app.patch(&format!("/api/v1/users/{}", staff.id()), &foreign.access, json!({ "disabled": false })).await.assert_problem(404);
 

@@ -4,7 +4,7 @@
  * - `api/`: the REST contract's types, the fetch client and typed endpoint calls, `ApiError`.
  * - `auth/`: the session store (login, silent refresh, logout, idle logoff, role gate).
  * - `components/`: the login and accept-invitation pages, form fields.
- * - `realtime/`: reserved for the WebSocket client (a later issue).
+ * - `realtime/`: the WebSocket client of protocol v1, and React bindings that keep the Query cache live.
  */
 export * from './api/types';
 export { ApiError, isApiError, errorMessage, formErrorMessage, problemFromResponse } from './api/errors';
@@ -46,3 +46,27 @@ export {
   NO_AUDIT_FILTERS,
   type AuditFilters,
 } from './auditFilters';
+export {
+  RealtimeClient,
+  RealtimeError,
+  type RealtimeClientOptions,
+  type RealtimeStatus,
+  type ChannelHandlers,
+  type BackoffOptions,
+  type WebSocketLike,
+  type WebSocketFactory,
+} from './realtime/client';
+export {
+  CloseCode,
+  channels,
+  compareOffsets,
+  type StreamPosition,
+  type RealtimeEvent,
+  type PresenceUser,
+  type EventFrame,
+  type PresenceFrame,
+  type SubscribedFrame,
+  type ServerFrame,
+  type ClientFrame,
+  type ErrorCode as RealtimeErrorCode,
+} from './realtime/protocol';

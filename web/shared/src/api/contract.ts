@@ -34,6 +34,16 @@ import type {
   TokenResponse,
   User,
   UserPatch,
+  EvaluationStatus,
+  Urgency,
+  RedFlag,
+  NewIntake,
+  Intake,
+  IntakeListQuery,
+  Evaluation,
+  EvaluationDetail,
+  EvaluationListQuery,
+  EvaluationPatch,
 } from './types';
 
 type S = components['schemas'];
@@ -84,4 +94,17 @@ export type ContractChecks = [
   Check<ResponseMatches<IdentityProvider, S['IdentityProvider']>>,
   Check<ResponseMatches<Page<IdentityProvider>, S['Page_IdentityProvider']>>,
   Check<RequestFits<NewIdentityProvider, S['NewIdentityProvider']>>,
+  // intakes and evaluations
+  Check<RequestFits<NewIntake, S['NewIntake']>>,
+  Check<ResponseMatches<Intake, S['Intake']>>,
+  Check<ResponseMatches<Page<Intake>, S['Page_Intake']>>,
+  Check<RequestFits<IntakeListQuery, Q<'list_intakes'>>>,
+  Check<ResponseMatches<Evaluation, S['Evaluation']>>,
+  Check<ResponseMatches<EvaluationDetail, S['EvaluationDetail']>>,
+  Check<ResponseMatches<Page<Evaluation>, S['Page_Evaluation']>>,
+  Check<RequestFits<EvaluationListQuery, Q<'list_evaluations'>>>,
+  Check<RequestFits<EvaluationPatch, S['EvaluationChanges']>>,
+  Check<RequestFits<EvaluationStatus, S['Evaluation']['status']>>,
+  Check<RequestFits<Urgency, S['Evaluation']['urgency']>>,
+  Check<RequestFits<RedFlag[], S['NewIntake']['red_flags']>>,
 ];

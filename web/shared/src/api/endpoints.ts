@@ -6,6 +6,13 @@ import type {
   ChainStatus,
   Condition,
   ConditionPatch,
+  Evaluation,
+  EvaluationDetail,
+  EvaluationListQuery,
+  EvaluationPatch,
+  Intake,
+  IntakeListQuery,
+  NewIntake,
   IdentityProvider,
   LoginRequest,
   Me,
@@ -73,6 +80,23 @@ export function createQivrApi(client: ApiClient) {
       list: (query: AuditQuery = {}, signal?: AbortSignal) =>
         client.get<Page<AuditEntry>>('/audit', { query: { ...query }, signal }),
       verify: (signal?: AbortSignal) => client.get<ChainStatus>('/audit/verify', { signal }),
+    },
+    /** Intake forms: a patient's own (or, for staff, one patient's). */
+    intakes: {
+      list: (query: IntakeListQuery = {}, signal?: AbortSignal) =>
+        client.get<Page<Intake>>('/intakes', { query: { ...query }, signal }),
+      /** Submits an intake; an evaluation appears in the clinic's queue at once. 422: field problems. */
+      create: (body: NewIntake) => client.post<Intake>('/intakes', body),
+    },
+    /** The clinic's evaluation queue and triage; staff and admins. */
+    evaluations: {
+      list: (query: EvaluationListQuery = {}, signal?: AbortSignal) =>
+        client.get<Page<Evaluation>>('/evaluations', { query: { ...query }, signal }),
+      get: (evaluationId: Uuid, signal?: AbortSignal) =>
+        client.get<EvaluationDetail>(`/evaluations/${id(evaluationId)}`, { signal }),
+      /** 422 names the field: a status change the workflow does not allow, an inactive assignee. */
+      update: (evaluationId: Uuid, patch: EvaluationPatch) =>
+        client.patch<Evaluation>(`/evaluations/${id(evaluationId)}`, patch),
     },
     /** External issuers whose tokens the clinic accepts; admins only. */
     identityProviders: {

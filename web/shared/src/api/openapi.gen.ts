@@ -108,6 +108,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/evaluations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The evaluation queue, newest first. */
+        get: operations["list_evaluations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/evaluations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One evaluation with its intake. */
+        get: operations["get_evaluation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Triage: moves an evaluation through its workflow, sets urgency, assignee and notes. */
+        patch: operations["update_evaluation"];
+        trace?: never;
+    };
     "/api/v1/identity-providers": {
         parameters: {
             query?: never;
@@ -138,6 +173,24 @@ export interface paths {
         post?: never;
         /** Removes an identity provider; its tokens stop working at once. */
         delete: operations["delete_provider"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/intakes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Intakes, newest first: a patient's own, or (staff) one patient's. */
+        get: operations["list_intakes"];
+        put?: never;
+        /** Submits an intake form; an evaluation appears in the clinic's queue at once. */
+        post: operations["submit_intake"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -374,6 +427,44 @@ export interface components {
             resolved_date?: string | null;
             status?: string | null;
         };
+        /** @description A queue item: what the evaluation list shows and what `evaluation.*` events carry. */
+        Evaluation: {
+            assignee_name?: string | null;
+            /** Format: uuid */
+            assignee_user_id?: string | null;
+            chief_complaint: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            intake_id: string;
+            notes?: string | null;
+            /** Format: int32 */
+            pain_level: number;
+            /** Format: uuid */
+            patient_id: string;
+            patient_name: string;
+            red_flags: string[];
+            status: string;
+            /** Format: date-time */
+            updated_at: string;
+            urgency: string;
+        };
+        EvaluationChanges: {
+            /**
+             * Format: uuid
+             * @description A clinic user; `null` unassigns.
+             */
+            assignee_user_id?: string | null;
+            notes?: string | null;
+            status?: string | null;
+            urgency?: string | null;
+        };
+        /** @description An evaluation with the intake it triages. */
+        EvaluationDetail: components["schemas"]["Evaluation"] & {
+            intake: components["schemas"]["Intake"];
+        };
         /** @description One invalid input, named so a form can put the message next to the right field. */
         FieldError: {
             /** @description The JSON path of the offending field, e.g. `email` or `items[2].value`. */
@@ -388,6 +479,31 @@ export interface components {
             id: string;
             issuer: string;
             jwks_url: string;
+        };
+        Intake: {
+            allergies?: string | null;
+            chief_complaint: string;
+            /** Format: date-time */
+            created_at: string;
+            duration?: string | null;
+            /** Format: uuid */
+            evaluation_id: string;
+            goals?: string | null;
+            history?: string | null;
+            /** Format: uuid */
+            id: string;
+            medications?: string | null;
+            onset?: string | null;
+            pain_areas: string[];
+            /** Format: int32 */
+            pain_level: number;
+            /** Format: uuid */
+            patient_id: string;
+            red_flags: string[];
+            /** @description The evaluation's status, so the portal can show where the intake stands. */
+            status: string;
+            /** Format: date-time */
+            updated_at: string;
         };
         LoginRequest: {
             email: string;
@@ -421,6 +537,28 @@ export interface components {
             /** @description Exactly the tokens' `iss`, e.g. `https://cognito-idp.<region>.amazonaws.com/<pool id>`. */
             issuer: string;
             jwks_url: string;
+        };
+        NewIntake: {
+            allergies?: string | null;
+            chief_complaint: string;
+            duration?: string | null;
+            goals?: string | null;
+            history?: string | null;
+            medications?: string | null;
+            onset?: string | null;
+            pain_areas?: string[];
+            /**
+             * Format: int32
+             * @description 0 (none) to 10 (worst imaginable).
+             */
+            pain_level: number;
+            /**
+             * Format: uuid
+             * @description Staff submitting on a patient's behalf name the patient; patients never do.
+             */
+            patient_id?: string | null;
+            /** @description The red-flag questions answered "yes", from `RED_FLAGS`. */
+            red_flags?: string[];
         };
         NewPatient: {
             address?: string | null;
@@ -488,6 +626,32 @@ export interface components {
             }[];
             next_cursor?: string | null;
         };
+        Page_Evaluation: {
+            items: {
+                assignee_name?: string | null;
+                /** Format: uuid */
+                assignee_user_id?: string | null;
+                chief_complaint: string;
+                /** Format: date-time */
+                created_at: string;
+                /** Format: uuid */
+                id: string;
+                /** Format: uuid */
+                intake_id: string;
+                notes?: string | null;
+                /** Format: int32 */
+                pain_level: number;
+                /** Format: uuid */
+                patient_id: string;
+                patient_name: string;
+                red_flags: string[];
+                status: string;
+                /** Format: date-time */
+                updated_at: string;
+                urgency: string;
+            }[];
+            next_cursor?: string | null;
+        };
         Page_IdentityProvider: {
             items: {
                 audience: string;
@@ -497,6 +661,34 @@ export interface components {
                 id: string;
                 issuer: string;
                 jwks_url: string;
+            }[];
+            next_cursor?: string | null;
+        };
+        Page_Intake: {
+            items: {
+                allergies?: string | null;
+                chief_complaint: string;
+                /** Format: date-time */
+                created_at: string;
+                duration?: string | null;
+                /** Format: uuid */
+                evaluation_id: string;
+                goals?: string | null;
+                history?: string | null;
+                /** Format: uuid */
+                id: string;
+                medications?: string | null;
+                onset?: string | null;
+                pain_areas: string[];
+                /** Format: int32 */
+                pain_level: number;
+                /** Format: uuid */
+                patient_id: string;
+                red_flags: string[];
+                /** @description The evaluation's status, so the portal can show where the intake stands. */
+                status: string;
+                /** Format: date-time */
+                updated_at: string;
             }[];
             next_cursor?: string | null;
         };
@@ -872,6 +1064,113 @@ export interface operations {
             };
         };
     };
+    list_evaluations: {
+        parameters: {
+            query?: {
+                /** @description A user id, or `me`. */
+                assignee?: string | null;
+                cursor?: string | null;
+                limit?: number | null;
+                patient_id?: string | null;
+                /** @description One of `pending`, `in_review`, `triaged`, `scheduled`, `closed`; comma-separated for several. */
+                status?: string | null;
+                /** @description `routine`, `soon` or `urgent`. */
+                urgency?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Evaluation"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_evaluation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvaluationDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_evaluation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EvaluationChanges"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Evaluation"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_providers: {
         parameters: {
             query?: never;
@@ -956,6 +1255,83 @@ export interface operations {
                 content?: never;
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_intakes: {
+        parameters: {
+            query?: {
+                /** @description Staff: whose intakes. Patients always get their own. */
+                patient_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Intake"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    submit_intake: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewIntake"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Intake"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -274,3 +274,111 @@ export interface NewIdentityProvider {
   audience: string;
   jwks_url: string;
 }
+
+// ---- intakes and the evaluation queue ---------------------------------------------------
+
+/** Where an evaluation stands in triage (`pending → in_review → triaged → scheduled | closed`). */
+export type EvaluationStatus = 'pending' | 'in_review' | 'triaged' | 'scheduled' | 'closed';
+export type Urgency = 'routine' | 'soon' | 'urgent';
+
+/** The intake form's red-flag questions; any "yes" makes the evaluation urgent. */
+export type RedFlag =
+  | 'bladder_bowel_change'
+  | 'saddle_numbness'
+  | 'progressive_weakness'
+  | 'unexplained_weight_loss'
+  | 'night_pain'
+  | 'fever'
+  | 'recent_trauma'
+  | 'history_of_cancer';
+
+/** `POST /intakes` from a patient (staff also name `patient_id`). */
+export interface NewIntake {
+  patient_id?: Uuid | undefined;
+  chief_complaint: string;
+  /** 0 (none) to 10 (worst imaginable). */
+  pain_level: number;
+  pain_areas?: string[] | undefined;
+  onset?: string | null | undefined;
+  duration?: string | null | undefined;
+  history?: string | null | undefined;
+  medications?: string | null | undefined;
+  allergies?: string | null | undefined;
+  goals?: string | null | undefined;
+  /** The questions answered "yes". */
+  red_flags?: RedFlag[] | undefined;
+}
+
+/** A submitted intake form, with the status of the evaluation it became. */
+export interface Intake {
+  id: Uuid;
+  patient_id: Uuid;
+  evaluation_id: Uuid;
+  status: EvaluationStatus;
+  chief_complaint: string;
+  pain_level: number;
+  pain_areas: string[];
+  onset: string | null;
+  duration: string | null;
+  history: string | null;
+  medications: string | null;
+  allergies: string | null;
+  goals: string | null;
+  red_flags: RedFlag[];
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** `GET /intakes`: a patient gets their own; staff name the patient. */
+export interface IntakeListQuery {
+  patient_id?: Uuid | undefined;
+}
+
+/** A queue item, as `GET /evaluations` lists it and `evaluation.*` events on `evaluations` carry it. */
+export interface Evaluation {
+  id: Uuid;
+  intake_id: Uuid;
+  patient_id: Uuid;
+  patient_name: string;
+  status: EvaluationStatus;
+  urgency: Urgency;
+  assignee_user_id: Uuid | null;
+  assignee_name: string | null;
+  notes: string | null;
+  chief_complaint: string;
+  pain_level: number;
+  red_flags: RedFlag[];
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** `GET /evaluations/{id}`: the queue item and the intake it triages. */
+export interface EvaluationDetail extends Evaluation {
+  intake: Intake;
+}
+
+export interface EvaluationListQuery extends PageQuery {
+  /** One status, or several comma-separated. */
+  status?: string | undefined;
+  urgency?: Urgency | undefined;
+  /** A user id, or `me`. */
+  assignee?: string | undefined;
+  patient_id?: Uuid | undefined;
+}
+
+/** `PATCH /evaluations/{id}`; any subset. `assignee_user_id: null` unassigns, `notes: null` clears. */
+export type EvaluationPatch = Partial<{
+  status: EvaluationStatus;
+  urgency: Urgency;
+  assignee_user_id: Uuid | null;
+  notes: string | null;
+}>;
+
+/** What `evaluation.created` / `evaluation.updated` carry on the patient's own `user:<id>` channel. */
+export interface EvaluationStatusEvent {
+  /** The evaluation's id. */
+  id: Uuid;
+  intake_id: Uuid;
+  status: EvaluationStatus;
+  updated_at: Timestamp;
+}

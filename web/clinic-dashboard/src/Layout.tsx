@@ -1,9 +1,8 @@
 import { NavLink, Outlet } from 'react-router';
-import { useAuthState } from '@qivr/shared';
+import { LiveStatus, useAuthState } from '@qivr/shared';
 import { auth } from './session';
 
 const upcoming = [
-  { to: '/evaluations', label: 'Evaluations' },
   { to: '/appointments', label: 'Appointments' },
   { to: '/inbox', label: 'Inbox' },
   { to: '/proms', label: 'PROMs' },
@@ -23,6 +22,7 @@ export function Layout() {
       <nav className="shell__nav" aria-label="Main">
         <div className="shell__brand">Qivr clinic</div>
         <NavLink to="/patients">Patients</NavLink>
+        <NavLink to="/evaluations">Evaluations</NavLink>
         {upcoming.map((item) => (
           <NavLink key={item.to} to={item.to} className="nav-upcoming">
             {item.label} <span className="badge">coming soon</span>
@@ -43,6 +43,7 @@ export function Layout() {
       </nav>
       <div className="shell__main">
         <header className="topbar">
+          <LiveStatus />
           <span data-testid="current-user">
             {user?.name} <span className="muted">({user?.role})</span>
           </span>

@@ -1,7 +1,9 @@
 import { Navigate, NavLink, Route, Routes, useLocation, useNavigate } from 'react-router';
-import { AcceptInvitePage, LoginPage, useAuthState } from '@qivr/shared';
+import { AcceptInvitePage, LiveStatus, LoginPage, useAuthState } from '@qivr/shared';
 import { auth } from './session';
 import { MyDetails } from './MyDetails';
+import { MyIntakes } from './MyIntakes';
+import { NewIntakePage } from './NewIntake';
 
 export function App() {
   const status = useAuthState(auth, (s) => s.status);
@@ -26,10 +28,14 @@ export function App() {
     <div className="shell">
       <nav className="shell__nav" aria-label="Main">
         <div className="shell__brand">Qivr</div>
+        <NavLink to="/intakes" end={false}>
+          My intakes
+        </NavLink>
         <NavLink to="/me">My details</NavLink>
       </nav>
       <div className="shell__main">
         <header className="topbar">
+          <LiveStatus />
           <span data-testid="current-user">{user?.name}</span>
           <button type="button" className="button button--small" onClick={() => void auth.logout()}>
             Log out
@@ -38,6 +44,8 @@ export function App() {
         <main className="content">
           <Routes>
             <Route path="/me" element={<MyDetails />} />
+            <Route path="/intakes" element={<MyIntakes />} />
+            <Route path="/intakes/new" element={<NewIntakePage />} />
             <Route path="*" element={<Navigate to="/me" replace />} />
           </Routes>
         </main>

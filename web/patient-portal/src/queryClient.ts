@@ -13,4 +13,5 @@ export const queryClient = new QueryClient({
 
 export const keys = {
   myRecord: ['patients', 'me'] as const,
+  intakes: ['intakes'] as const,
 };

@@ -70,3 +70,27 @@ export {
   type ClientFrame,
   type ErrorCode as RealtimeErrorCode,
 } from './realtime/protocol';
+export { createRealtimeForAuth } from './realtime/auth';
+export {
+  RealtimeProvider,
+  useRealtimeClient,
+  useRealtimeStatus,
+  useRealtime,
+  useLiveCache,
+  usePresence,
+  LiveStatus,
+  type LiveCacheOptions,
+} from './realtime/react';
+export { upsertIntoLists, upsertInList, mergeIntoDetail, isNotOlder, type UpsertOptions } from './realtime/cache';
+export {
+  RED_FLAGS,
+  PAIN_AREAS,
+  EVALUATION_STATUSES,
+  STATUS_LABELS,
+  PATIENT_STATUS_LABELS,
+  URGENCIES,
+  URGENCY_LABELS,
+  STATUS_TRANSITIONS,
+  redFlagLabel,
+  statusLabel,
+} from './evaluations';

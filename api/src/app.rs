@@ -124,7 +124,7 @@ impl Application {
 #[openapi(
     info(title = "Qivr API", description = "The Qivr clinic platform's REST API. Errors are RFC 9457 problem details."),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "users"), (name = "patients"), (name = "evaluations"), (name = "audit"), (name = "identity"))
+    tags((name = "auth"), (name = "users"), (name = "patients"), (name = "evaluations"), (name = "appointments"), (name = "audit"), (name = "identity"))
 )]
 struct ApiDoc;
 

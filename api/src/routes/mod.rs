@@ -1,12 +1,14 @@
 //! The REST API under `/api/v1`, one module per resource. Each module's `routes()` lists its
 //! handlers; the OpenAPI document is collected from their `#[utoipa::path]` attributes.
 
+pub mod appointments;
 pub mod audit;
 pub mod auth;
 pub mod evaluations;
 pub mod health;
 pub mod identity_providers;
 pub mod patients;
+pub mod providers;
 pub mod users;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -19,6 +21,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(users::routes())
         .merge(patients::routes())
         .merge(evaluations::routes())
+        .merge(providers::routes())
+        .merge(appointments::routes())
         .merge(audit::routes())
         .merge(identity_providers::routes())
 }

@@ -2,6 +2,7 @@
 //! per test (`qivr_shared::db::testing`), seeded with the demo clinics.
 
 mod access;
+mod appointments;
 mod auth;
 mod conventions;
 mod evaluations;

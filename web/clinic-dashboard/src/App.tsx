@@ -6,6 +6,7 @@ import { PatientList } from './pages/PatientList';
 import { NewPatient } from './pages/NewPatient';
 import { PatientPage } from './pages/PatientPage';
 import { ComingSoon } from './pages/ComingSoon';
+import { EvaluationsPage } from './pages/Evaluations';
 import { UsersPage } from './pages/Users';
 import { AuditLogPage } from './pages/AuditLog';
 import { IdentityProvidersPage } from './pages/IdentityProviders';
@@ -37,7 +38,7 @@ export function App() {
         <Route path="patients" element={<PatientList />} />
         <Route path="patients/new" element={<NewPatient />} />
         <Route path="patients/:patientId" element={<PatientPage />} />
-        <Route path="evaluations" element={<ComingSoon title="Evaluations" />} />
+        <Route path="evaluations/:evaluationId?" element={<EvaluationsPage />} />
         <Route path="appointments" element={<ComingSoon title="Appointments" />} />
         <Route path="inbox" element={<ComingSoon title="Inbox" />} />
         <Route path="proms" element={<ComingSoon title="PROMs" />} />

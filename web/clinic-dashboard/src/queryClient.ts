@@ -1,5 +1,6 @@
 import { QueryClient, type InfiniteData } from '@tanstack/react-query';
 import { ApiError, type AuditQuery, type Page } from '@qivr/shared';
+import type { QueueFilters } from './evaluationFilters';
 
 export const queryClient = new QueryClient({
   defaultOptions: {
@@ -25,6 +26,10 @@ export const keys = {
   auditList: (q: AuditQuery) => ['audit', 'list', q] as const,
   auditChain: ['audit', 'verify'] as const,
   identityProviders: ['identity-providers'] as const,
+  evaluations: ['evaluations'] as const,
+  evaluationLists: ['evaluations', 'list'] as const,
+  evaluationList: (f: QueueFilters) => ['evaluations', 'list', f] as const,
+  evaluation: (id: string) => ['evaluations', 'detail', id] as const,
 };
 
 /** Puts an updated record in place in a cached "Load more" list, keeping its position. */

@@ -113,11 +113,21 @@ pub async fn seed_demo(pool: &PgPool) -> anyhow::Result<()> {
         for (local, name, role) in STAFF {
             insert_user(&mut tx, tenant_id, &format!("{local}@{slug}.test"), name, role, &hash).await?;
         }
+        let weekdays_8_to_6: Vec<serde_json::Value> =
+            (1..=5).map(|day| serde_json::json!({ "weekday": day, "start": "08:00", "end": "18:00" })).collect();
+        let mut providers = Vec::new();
         for (name, specialty) in PROVIDERS {
             // language=PostgreSQL
-            sqlx::query!("INSERT INTO providers (tenant_id, name, specialty) VALUES ($1, $2, $3)", tenant_id, name, specialty)
-                .execute(&mut *tx)
-                .await?;
+            let id = sqlx::query_scalar!(
+                "INSERT INTO providers (tenant_id, name, specialty, working_hours) VALUES ($1, $2, $3, $4) RETURNING id",
+                tenant_id,
+                name,
+                specialty,
+                serde_json::Value::from(weekdays_8_to_6.clone()),
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            providers.push(id);
         }
         for (n, patient) in PATIENTS.iter().enumerate() {
             let email = format!("patient{}@{slug}.test", n + 1);
@@ -151,9 +161,55 @@ pub async fn seed_demo(pool: &PgPool) -> anyhow::Result<()> {
             )
             .execute(&mut *tx)
             .await?;
+            seed_activity(&mut tx, tenant_id, patient_id, n, &providers).await?;
         }
         tx.commit().await?;
         tracing::info!(tenant.slug = slug, "demo clinic created");
+    }
+    Ok(())
+}
+
+/// Gives demo patient `n` (0-based) something on every screen: upcoming and past
+/// appointments for the first three, an intake waiting in the evaluation queue for the rest.
+async fn seed_activity(tx: &mut Tx, tenant_id: Uuid, patient_id: Uuid, n: usize, providers: &[Uuid]) -> sqlx::Result<()> {
+    let provider = providers[n % providers.len()];
+    if n < 3 {
+        // language=PostgreSQL
+        sqlx::query!(
+            "INSERT INTO appointments (tenant_id, patient_id, provider_id, starts_at, ends_at, kind, location, status)
+             VALUES ($1, $2, $3, date_trunc('day', now()) + make_interval(days => $4, hours => $5),
+                     date_trunc('day', now()) + make_interval(days => $4, hours => $5, mins => 45), 'follow_up', 'Room 1', 'scheduled'),
+                    ($1, $2, $3, date_trunc('day', now()) - make_interval(days => 14 - $4, hours => -$5),
+                     date_trunc('day', now()) - make_interval(days => 14 - $4, hours => -$5, mins => -45), 'initial', 'Room 1', 'completed')",
+            tenant_id,
+            patient_id,
+            provider,
+            n as i32 + 1,
+            9 + n as i32,
+        )
+        .execute(&mut **tx)
+        .await?;
+    } else {
+        let (complaint, pain, flags): (&str, i16, &[String]) = match n {
+            3 => ("Right shoulder stiff and painful when reaching overhead", 6, &[]),
+            _ => ("Ankle gave way again while running; swollen", 7, &[]),
+        };
+        // language=PostgreSQL
+        sqlx::query!(
+            "WITH intake AS (
+                 INSERT INTO intakes (tenant_id, patient_id, chief_complaint, pain_level, red_flags, goals)
+                 VALUES ($1, $2, $3, $4, $5, 'Back to normal activity') RETURNING id)
+             INSERT INTO evaluations (tenant_id, intake_id, patient_id, status)
+             SELECT $1, id, $2, $6 FROM intake",
+            tenant_id,
+            patient_id,
+            complaint,
+            pain,
+            flags,
+            if n == 3 { "pending" } else { "in_review" },
+        )
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(())
 }

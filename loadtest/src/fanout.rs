@@ -90,7 +90,7 @@ struct Received {
 }
 
 pub async fn run(identity: &Identity, options: &FanoutOptions) -> anyhow::Result<FanoutReport> {
-    let hub = LocalHub::start(identity, &options.broker, |config| {
+    let hub = LocalHub::start(&identity.auth, &options.broker, |config| {
         config.realtime.send_queue_capacity = options.queue;
         config.realtime.client_frames_per_second = 1000;
     })
@@ -149,10 +149,10 @@ pub async fn run(identity: &Identity, options: &FanoutOptions) -> anyhow::Result
     })
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Opens, authenticates and subscribes one connection.
-async fn connect(url: &str, token: &str) -> anyhow::Result<Ws> {
+pub(crate) async fn connect(url: &str, token: &str) -> anyhow::Result<Ws> {
     // Small buffers: thousands of these share the machine with the hub.
     let config = WebSocketConfig::default().read_buffer_size(8 * 1024).write_buffer_size(0);
     let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true).await?;

@@ -26,7 +26,14 @@ pub enum BrokerChoice {
 pub struct Identity {
     pub auth: Arc<Authenticator>,
     pub tenant_id: Uuid,
+    pub user_id: Uuid,
     pub token: String,
+}
+
+/// The authenticator alone (for a hub serving users created elsewhere).
+pub async fn authenticator(database: PgConnectOptions) -> anyhow::Result<Arc<Authenticator>> {
+    let database = Database::from_options(database);
+    Ok(Arc::new(Authenticator::new(database.app_pool(8).await?, Default::default()).await?))
 }
 
 /// Creates the tenant, user and session in `database` (migrated) and signs a token.
@@ -57,7 +64,7 @@ pub async fn identity(database: PgConnectOptions) -> anyhow::Result<Identity> {
     .fetch_one(&owner)
     .await?;
     let token = auth.issue(user_id, tenant_id, Role::Staff, session_id)?.token;
-    Ok(Identity { auth, tenant_id, token })
+    Ok(Identity { auth, tenant_id, user_id, token })
 }
 
 /// A hub serving `/ws` on a random local port.
@@ -68,7 +75,12 @@ pub struct LocalHub {
 }
 
 impl LocalHub {
-    pub async fn start(identity: &Identity, broker: &BrokerChoice, configure: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
+    /// Starts listening at once; the server runs on its own task.
+    pub async fn start(
+        auth: &Arc<Authenticator>,
+        broker: &BrokerChoice,
+        configure: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Self> {
         let mut config = Config::default();
         config.realtime.redis_prefix = format!("qivr-loadtest-{}", Uuid::new_v4().simple());
         configure(&mut config);
@@ -77,7 +89,7 @@ impl LocalHub {
             BrokerChoice::Redis(url) => Arc::new(RedisBroker::connect(url, &config.realtime).await?),
         };
         let mut registry = Registry::default();
-        let hub = Hub::new(&config, identity.auth.clone(), broker, Arc::new(NoConversations), &mut registry);
+        let hub = Hub::new(&config, auth.clone(), broker, Arc::new(NoConversations), &mut registry);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let app = qivr_realtime::router(hub.clone());

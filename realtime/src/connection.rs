@@ -275,6 +275,9 @@ impl Conn {
     async fn io(&self, operation: impl Future<Output = Result<(), axum::Error>>) -> Result<(), Stop> {
         let write_timeout = Duration::from_secs(self.hub.0.config.write_timeout_secs);
         tokio::select! {
+            // The operation first: one that completes at once registers neither the timer
+            // nor the close signal's waiter (this is the fan-out's hot path).
+            biased;
             result = timeout(write_timeout, operation) => match result {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(error)) => {

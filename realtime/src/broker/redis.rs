@@ -153,6 +153,9 @@ end
 return out
 "#;
 
+/// How long a subscribe waits for the pub/sub link to come (back) up before failing.
+const LINK_WAIT: Duration = Duration::from_secs(3);
+
 struct Scripts {
     publish: Script,
     history: Script,
@@ -193,6 +196,9 @@ struct Shared {
     /// The pub/sub side: the live subscription sink (none while reconnecting) and every
     /// Redis channel this node wants, which is what a reconnect resubscribes.
     pubsub: Mutex<PubSubState>,
+    /// Whether the pub/sub link is up; subscribers arriving while it is (re)connecting wait
+    /// a little for it rather than fail at once.
+    linked: tokio::sync::watch::Sender<bool>,
     handler: OnceLock<Arc<dyn BrokerHandler>>,
     /// This node's presence entries, refreshed periodically: (channel, connection) → user.
     present_here: DashMap<(ScopedChannel, Uuid), UserInfo>,
@@ -229,6 +235,7 @@ impl RedisBroker {
                 meta_ttl_ms: config.history_meta_ttl_secs.max(config.history_ttl_secs) * 1000,
                 presence_ttl: Duration::from_secs(config.presence_ttl_secs.max(1)),
                 pubsub: Mutex::new(PubSubState::default()),
+                linked: tokio::sync::watch::Sender::new(false),
                 handler: OnceLock::new(),
                 present_here: DashMap::new(),
                 tasks: std::sync::Mutex::new(Vec::new()),
@@ -312,6 +319,7 @@ impl Shared {
                         self.dispatch(&*handler, msg);
                     }
                     self.pubsub.lock().await.sink = None;
+                    self.linked.send_replace(false);
                     if !self.stopped() {
                         tracing::warn!("redis pub/sub connection lost; reconnecting");
                     }
@@ -349,6 +357,7 @@ impl Shared {
             sink.subscribe(name).await?;
         }
         state.sink = Some(sink);
+        self.linked.send_replace(true);
         Ok(stream)
     }
 
@@ -496,6 +505,8 @@ impl Broker for RedisBroker {
 
     async fn subscribe(&self, channel: &ScopedChannel) -> Result<()> {
         let name = self.shared.key("ch", channel);
+        let mut linked = self.shared.linked.subscribe();
+        let _ = tokio::time::timeout(LINK_WAIT, linked.wait_for(|up| *up)).await;
         let mut state = self.shared.pubsub.lock().await;
         state.wanted.insert(name.clone());
         let Some(sink) = state.sink.as_mut() else {
@@ -615,6 +626,7 @@ impl Broker for RedisBroker {
         } else {
             shared.present_here.clear();
         }
+        self.shared.linked.send_replace(false);
         // Dropping the sink ends this node's subscriptions with the pub/sub connection.
         if let Ok(mut state) = self.shared.pubsub.try_lock() {
             state.sink = None;

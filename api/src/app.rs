@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{middleware, Router};
 use prometheus_client::registry::Registry;
-use qivr_realtime::{Hub, NoConversations, Publisher};
+use qivr_realtime::{Hub, Publisher};
 use qivr_shared::auth::Authenticator;
 use qivr_shared::{Config, Problem};
 use sqlx::PgPool;
@@ -31,6 +31,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::events::Events;
 use crate::routes::auth::LoginThrottle;
+use crate::routes::conversations::DatabaseConversations;
 use crate::state::{App, AppState};
 use crate::{metrics, routes, web};
 
@@ -68,7 +69,7 @@ impl Application {
         let redis = config.redis_url.as_deref().map(redis::Client::open).transpose()?;
         let broker = qivr_realtime::broker::from_config(&config).await?;
         let mut registry = Registry::default();
-        let hub = roles.realtime.then(|| Hub::new(&config, auth.clone(), broker.clone(), Arc::new(NoConversations), &mut registry));
+        let hub = roles.realtime.then(|| Hub::new(&config, auth.clone(), broker.clone(), Arc::new(DatabaseConversations { pool: pool.clone() }), &mut registry));
         let publisher = match &hub {
             Some(hub) => hub.publisher(),
             None => Publisher::new(broker),
@@ -124,7 +125,7 @@ impl Application {
 #[openapi(
     info(title = "Qivr API", description = "The Qivr clinic platform's REST API. Errors are RFC 9457 problem details."),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "users"), (name = "patients"), (name = "evaluations"), (name = "appointments"), (name = "audit"), (name = "identity"))
+    tags((name = "auth"), (name = "users"), (name = "patients"), (name = "evaluations"), (name = "appointments"), (name = "messaging"), (name = "audit"), (name = "identity"))
 )]
 struct ApiDoc;
 

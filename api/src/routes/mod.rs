@@ -4,6 +4,7 @@
 pub mod appointments;
 pub mod audit;
 pub mod auth;
+pub mod conversations;
 pub mod evaluations;
 pub mod health;
 pub mod identity_providers;
@@ -23,6 +24,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(evaluations::routes())
         .merge(providers::routes())
         .merge(appointments::routes())
+        .merge(conversations::routes())
         .merge(audit::routes())
         .merge(identity_providers::routes())
 }

@@ -8,6 +8,7 @@ mod conventions;
 mod evaluations;
 mod external_identity;
 mod helpers;
+mod messaging;
 mod patients;
 mod tenancy;
 mod users_and_audit;

@@ -9,6 +9,17 @@
  */
 import type { components, operations } from './openapi.gen';
 import type {
+  Conversation,
+  ConversationListQuery,
+  ConversationPatch,
+  ConversationStatus,
+  Message,
+  NewConversation,
+  NewMessage,
+  ReadReceipt,
+  ReadState,
+} from './types';
+import type {
   AcceptInvitationRequest,
   AuditEntry,
   AuditQuery,
@@ -44,6 +55,17 @@ import type {
   EvaluationDetail,
   EvaluationListQuery,
   EvaluationPatch,
+  WorkingHours,
+  Provider,
+  NewProvider,
+  ProviderPatch,
+  Appointment,
+  AppointmentStatus,
+  AppointmentListQuery,
+  NewAppointment,
+  AppointmentPatch,
+  ClinicSettings,
+  ClinicSettingsPatch,
 } from './types';
 
 type S = components['schemas'];
@@ -107,4 +129,33 @@ export type ContractChecks = [
   Check<RequestFits<EvaluationStatus, S['Evaluation']['status']>>,
   Check<RequestFits<Urgency, S['Evaluation']['urgency']>>,
   Check<RequestFits<RedFlag[], S['NewIntake']['red_flags']>>,
+  // providers, appointments, scheduling settings
+  Check<ResponseMatches<WorkingHours, S['WorkingHours']>>,
+  Check<RequestFits<WorkingHours, S['WorkingHours']>>,
+  Check<ResponseMatches<Provider, S['Provider']>>,
+  Check<ResponseMatches<Page<Provider>, S['Page_Provider']>>,
+  Check<RequestFits<NewProvider, S['NewProvider']>>,
+  Check<RequestFits<ProviderPatch, S['ProviderChanges']>>,
+  Check<ResponseMatches<Appointment, S['Appointment']>>,
+  Check<ResponseMatches<Page<Appointment>, S['Page_Appointment']>>,
+  Check<RequestFits<AppointmentStatus, S['Appointment']['status']>>,
+  Check<RequestFits<AppointmentListQuery, Q<'list_appointments'>>>,
+  Check<RequestFits<NewAppointment, S['NewAppointment']>>,
+  Check<RequestFits<AppointmentPatch, S['AppointmentChanges']>>,
+  Check<ResponseMatches<ClinicSettings, S['ClinicSettings']>>,
+  Check<RequestFits<ClinicSettingsPatch, S['SettingsChanges']>>,
+];
+
+export type MessagingContractChecks = [
+  Check<ResponseMatches<Conversation, S['Conversation']>>,
+  Check<ResponseMatches<Page<Conversation>, S['Page_Conversation']>>,
+  Check<RequestFits<ConversationStatus, S['Conversation']['status']>>,
+  Check<RequestFits<ConversationListQuery, Q<'list_conversations'>>>,
+  Check<RequestFits<NewConversation, S['NewConversation']>>,
+  Check<RequestFits<ConversationPatch, S['ConversationChanges']>>,
+  Check<ResponseMatches<Message, S['Message']>>,
+  Check<ResponseMatches<Page<Message>, S['Page_Message']>>,
+  Check<RequestFits<NewMessage, S['NewMessage']>>,
+  Check<RequestFits<ReadReceipt, S['ReadReceipt']>>,
+  Check<ResponseMatches<ReadState, S['ReadState']>>,
 ];

@@ -1,6 +1,24 @@
 import type { ApiClient } from './client';
 import type {
+  Conversation,
+  ConversationListQuery,
+  ConversationPatch,
+  Message,
+  NewConversation,
+  NewMessage,
+  ReadState,
+} from './types';
+import type {
   AcceptInvitationRequest,
+  Appointment,
+  AppointmentListQuery,
+  AppointmentPatch,
+  ClinicSettings,
+  ClinicSettingsPatch,
+  NewAppointment,
+  NewProvider,
+  Provider,
+  ProviderPatch,
   AuditEntry,
   AuditQuery,
   ChainStatus,
@@ -98,11 +116,51 @@ export function createQivrApi(client: ApiClient) {
       update: (evaluationId: Uuid, patch: EvaluationPatch) =>
         client.patch<Evaluation>(`/evaluations/${id(evaluationId)}`, patch),
     },
+    /** The clinicians appointments are booked with: everyone lists them (patients: active only); admins change them. */
+    providers: {
+      list: (signal?: AbortSignal) => client.get<Page<Provider>>('/providers', { signal }),
+      create: (body: NewProvider) => client.post<Provider>('/providers', body),
+      update: (providerId: Uuid, patch: ProviderPatch) => client.patch<Provider>(`/providers/${id(providerId)}`, patch),
+    },
+    /** Staff: the clinic's appointments; patients: their own. */
+    appointments: {
+      list: (query: AppointmentListQuery = {}, signal?: AbortSignal) =>
+        client.get<Page<Appointment>>('/appointments', { query: { ...query }, signal }),
+      /** 409 (field `starts_at`): the provider is already booked then. 403: a patient while self-booking is off. */
+      create: (body: NewAppointment) => client.post<Appointment>('/appointments', body),
+      update: (appointmentId: Uuid, patch: AppointmentPatch) =>
+        client.patch<Appointment>(`/appointments/${id(appointmentId)}`, patch),
+    },
+    /** Scheduling settings: everyone reads them, admins change them. */
+    clinicSettings: {
+      get: (signal?: AbortSignal) => client.get<ClinicSettings>('/clinic/settings', { signal }),
+      update: (patch: ClinicSettingsPatch) => client.patch<ClinicSettings>('/clinic/settings', patch),
+    },
     /** External issuers whose tokens the clinic accepts; admins only. */
     identityProviders: {
       list: (signal?: AbortSignal) => client.get<Page<IdentityProvider>>('/identity-providers', { signal }),
       create: (body: NewIdentityProvider) => client.post<IdentityProvider>('/identity-providers', body),
       remove: (providerId: Uuid) => client.delete(`/identity-providers/${id(providerId)}`),
+    },
+    /** Secure messaging: a patient's own threads, or (staff) the clinic's. */
+    conversations: {
+      list: (query: ConversationListQuery = {}, signal?: AbortSignal) =>
+        client.get<Page<Conversation>>('/conversations', { query: { ...query }, signal }),
+      /** Staff name `patient_id`; `body` sends a first message. 422: field problems. */
+      create: (body: NewConversation) => client.post<Conversation>('/conversations', body),
+      get: (conversationId: Uuid, signal?: AbortSignal) =>
+        client.get<Conversation>(`/conversations/${id(conversationId)}`, { signal }),
+      /** Staff: assign (or `null` to unassign) and open/close. */
+      update: (conversationId: Uuid, patch: ConversationPatch) =>
+        client.patch<Conversation>(`/conversations/${id(conversationId)}`, patch),
+      /** Newest first; `next_cursor` leads to older messages. */
+      messages: (conversationId: Uuid, query: { cursor?: string | undefined; limit?: number | undefined } = {}, signal?: AbortSignal) =>
+        client.get<Page<Message>>(`/conversations/${id(conversationId)}/messages`, { query: { ...query }, signal }),
+      /** 201, or 200 with the stored message when `client_id` was sent before (a retry). */
+      send: (conversationId: Uuid, body: NewMessage) =>
+        client.post<Message>(`/conversations/${id(conversationId)}/messages`, body),
+      markRead: (conversationId: Uuid, upTo: Uuid) =>
+        client.post<ReadState>(`/conversations/${id(conversationId)}/read`, { up_to: upTo }),
     },
   };
 }

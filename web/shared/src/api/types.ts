@@ -275,6 +275,125 @@ export interface NewIdentityProvider {
   jwks_url: string;
 }
 
+// ---- messaging (DESIGN.md §5) -------------------------------------------------------------
+
+export type ConversationStatus = 'open' | 'closed';
+
+/** A patient's thread with the clinic, as the caller sees it (`unread_count` is the caller's). */
+export interface Conversation {
+  id: Uuid;
+  patient_id: Uuid;
+  patient_name: string;
+  subject: string;
+  status: ConversationStatus;
+  assignee_user_id: Uuid | null;
+  assignee_name: string | null;
+  last_message_at: Timestamp | null;
+  /** Messages the caller has not read. */
+  unread_count: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** `GET /conversations`: most recent activity first. */
+export interface ConversationListQuery extends PageQuery {
+  /** Only conversations with messages the caller has not read. */
+  unread?: boolean | undefined;
+  /** Staff: a user id, or `me`. */
+  assignee?: string | undefined;
+  /** Staff only. */
+  patient_id?: Uuid | undefined;
+  status?: ConversationStatus | undefined;
+}
+
+/** `POST /conversations`: staff name the patient; `body` is an optional first message. */
+export interface NewConversation {
+  subject: string;
+  patient_id?: Uuid | undefined;
+  body?: string | undefined;
+}
+
+/** `PATCH /conversations/{id}` (staff); any subset. `assignee_user_id: null` unassigns. */
+export type ConversationPatch = Partial<{
+  assignee_user_id: Uuid | null;
+  status: ConversationStatus;
+}>;
+
+export interface Message {
+  id: Uuid;
+  conversation_id: Uuid;
+  /** `null` for system messages. */
+  sender_user_id: Uuid | null;
+  sender_name: string | null;
+  /** `patient`, `staff`, `admin` or `system`. */
+  sender_role: string;
+  body: string;
+  /** The sender's own id for the send, which makes retries idempotent. */
+  client_id: string | null;
+  created_at: Timestamp;
+}
+
+/** `POST /conversations/{id}/messages`: 201, or 200 for a retry with a `client_id` already stored. */
+export interface NewMessage {
+  body: string;
+  client_id?: string | undefined;
+}
+
+/** `POST /conversations/{id}/read`. */
+export interface ReadReceipt {
+  up_to: Uuid;
+}
+
+export interface ReadState {
+  conversation_id: Uuid;
+  up_to: Uuid;
+  unread_count: number;
+  read_at: Timestamp;
+}
+
+/** `message.read` on `conversation:<id>`: someone read up to `up_to`. */
+export interface MessageReadEvent {
+  conversation_id: Uuid;
+  user_id: Uuid;
+  user_name: string;
+  role: Role;
+  up_to: Uuid;
+  read_at: Timestamp;
+}
+
+/** What `conversation.updated` carries (never message text). */
+export interface ConversationSummary {
+  id: Uuid;
+  patient_id: Uuid;
+  patient_name: string;
+  subject: string;
+  status: ConversationStatus;
+  assignee_user_id: Uuid | null;
+  assignee_name: string | null;
+  last_message_at: Timestamp | null;
+  /** Who sent the newest message (`patient`, `staff`, `admin`, `system`), if any. */
+  last_sender_role: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** `conversation.updated` on `inbox`: every clinic user's unread count, by user id. */
+export interface InboxConversationEvent extends ConversationSummary {
+  unread_counts: Record<Uuid, number>;
+}
+
+/** `conversation.updated` on the patient's `user:<id>`: their own unread count. */
+export interface PatientConversationEvent extends ConversationSummary {
+  unread_count: number;
+}
+
+/** `typing` on `conversation:<id>` (ephemeral); the hub adds who sent it. */
+export interface TypingEvent {
+  typing: boolean;
+  user_id: Uuid;
+  name: string;
+}
+
 // ---- intakes and the evaluation queue ---------------------------------------------------
 
 /** Where an evaluation stands in triage (`pending → in_review → triaged → scheduled | closed`). */
@@ -382,3 +501,125 @@ export interface EvaluationStatusEvent {
   status: EvaluationStatus;
   updated_at: Timestamp;
 }
+
+// ---- providers, appointments and scheduling settings -----------------------------------
+
+/** One weekly block of a provider's working time, in the clinic's time zone. */
+export interface WorkingHours {
+  /** ISO weekday: 1 = Monday … 7 = Sunday. */
+  weekday: number;
+  /** `HH:MM` (the server answers `HH:MM:SS`). */
+  start: string;
+  end: string;
+}
+
+/** A clinician appointments are booked with (a record, not a login). */
+export interface Provider {
+  id: Uuid;
+  name: string;
+  specialty: string | null;
+  email: string | null;
+  /** Inactive providers take no new bookings; patients do not see them. */
+  active: boolean;
+  working_hours: WorkingHours[];
+  created_at: Timestamp;
+}
+
+/** `POST /providers` (admins). */
+export interface NewProvider {
+  name: string;
+  specialty?: string | undefined;
+  email?: string | undefined;
+  working_hours?: WorkingHours[] | undefined;
+}
+
+/** `PATCH /providers/{id}` (admins); any subset. `specialty: null` clears. */
+export type ProviderPatch = Partial<{
+  name: string;
+  specialty: string | null;
+  active: boolean;
+  working_hours: WorkingHours[];
+}>;
+
+/** `requested → scheduled → confirmed → checked_in → completed`, with `cancelled` and `no_show` as exits. */
+export type AppointmentStatus = 'requested' | 'scheduled' | 'confirmed' | 'checked_in' | 'completed' | 'cancelled' | 'no_show';
+
+export interface Appointment {
+  id: Uuid;
+  patient_id: Uuid;
+  patient_name: string;
+  provider_id: Uuid;
+  provider_name: string;
+  /** The evaluation this appointment follows from. */
+  evaluation_id: Uuid | null;
+  starts_at: Timestamp;
+  ends_at: Timestamp;
+  /** `initial`, `follow_up`, `review`, `telehealth`, … */
+  kind: string;
+  location: string | null;
+  video_url: string | null;
+  /** Staff notes; left out of the events on the patient's own channel. */
+  notes: string | null;
+  status: AppointmentStatus;
+  cancel_reason: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** What `appointment.created|updated|cancelled` carry (on `appointments` and the patient's `user:<id>`). */
+export interface AppointmentEvent extends Appointment {
+  /** The patient booked or cancelled it themselves. */
+  by_patient: boolean;
+}
+
+/** `GET /appointments`, ordered by start. `from`/`to` are RFC 3339: ending after `from`, starting before `to`. */
+export interface AppointmentListQuery extends PageQuery {
+  from?: Timestamp | undefined;
+  to?: Timestamp | undefined;
+  provider_id?: Uuid | undefined;
+  /** Staff only; patients always get their own. */
+  patient_id?: Uuid | undefined;
+  status?: AppointmentStatus | undefined;
+}
+
+/** `POST /appointments`. Staff name the patient; patients book for themselves (no `patient_id`, no `evaluation_id`). */
+export interface NewAppointment {
+  patient_id?: Uuid | undefined;
+  provider_id: Uuid;
+  starts_at: Timestamp;
+  ends_at: Timestamp;
+  kind?: string | undefined;
+  location?: string | undefined;
+  video_url?: string | undefined;
+  notes?: string | undefined;
+  /** The evaluation it follows from; a `triaged` one moves to `scheduled`. */
+  evaluation_id?: Uuid | undefined;
+}
+
+/** `PATCH /appointments/{id}`; any subset (patients: only `{status: 'cancelled', cancel_reason?}`). */
+export type AppointmentPatch = Partial<{
+  status: AppointmentStatus;
+  starts_at: Timestamp;
+  ends_at: Timestamp;
+  provider_id: Uuid;
+  kind: string;
+  location: string | null;
+  video_url: string | null;
+  notes: string | null;
+  cancel_reason: string;
+}>;
+
+/** How patients may book online: not at all, as a request staff confirm, or directly into free slots. */
+export type SelfBooking = 'off' | 'request' | 'direct';
+
+/** `GET /clinic/settings` (everyone in the clinic). */
+export interface ClinicSettings {
+  self_booking: SelfBooking;
+  /** Hours before an appointment that its reminder goes out (1–336). */
+  reminder_hours: number;
+  /** IANA time zone of working hours, e.g. `Australia/Sydney`. */
+  timezone: string;
+}
+
+/** `PATCH /clinic/settings` (admins); any subset. */
+export type ClinicSettingsPatch = Partial<ClinicSettings>;

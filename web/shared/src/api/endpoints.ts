@@ -154,7 +154,7 @@ export function createQivrApi(client: ApiClient) {
       update: (conversationId: Uuid, patch: ConversationPatch) =>
         client.patch<Conversation>(`/conversations/${id(conversationId)}`, patch),
       /** Newest first; `next_cursor` leads to older messages. */
-      messages: (conversationId: Uuid, query: { cursor?: string | undefined; limit?: number | undefined } = {}, signal?: AbortSignal) =>
+      messages: (conversationId: Uuid, query: PageQuery = {}, signal?: AbortSignal) =>
         client.get<Page<Message>>(`/conversations/${id(conversationId)}/messages`, { query: { ...query }, signal }),
       /** 201, or 200 with the stored message when `client_id` was sent before (a retry). */
       send: (conversationId: Uuid, body: NewMessage) =>

@@ -140,3 +140,52 @@ export {
   type Slot,
   type FreeSlotOptions,
 } from './appointments';
+export {
+  messagingKeys,
+  NO_CONVERSATION_FILTERS,
+  UNREAD_TOTAL_LIMIT,
+  conversationQuery,
+  matchesConversationFilters,
+  byRecentActivity,
+  conversationFromInboxEvent,
+  conversationFromPatientEvent,
+  placeConversation,
+  applyConversation,
+  applyUnreadCount,
+  unreadTotal,
+  unreadBadgeText,
+  type ConversationFilters,
+} from './messaging/conversations';
+export {
+  buildThread,
+  setPending,
+  newClientId,
+  newestFirst as messagesNewestFirst,
+  isOtherSide,
+  seenMessageId,
+  furtherRead,
+  readMarkTarget,
+  type PendingMessage,
+  type ThreadItem,
+  type DeliveryState,
+  type Me as ChatUser,
+} from './messaging/thread';
+export {
+  TypingThrottle,
+  TYPING_THROTTLE_MS,
+  TYPING_EXPIRY_MS,
+  applyTyping,
+  stopTyping,
+  activeTypists,
+  nextTypingExpiry,
+  typingText,
+  type TypingState,
+} from './messaging/typing';
+export {
+  ChatView,
+  UnreadBadge,
+  useConversationEvents,
+  useUnreadTotal,
+  useDocumentVisible,
+  type ChatViewProps,
+} from './messaging/react';

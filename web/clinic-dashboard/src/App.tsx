@@ -7,6 +7,7 @@ import { NewPatient } from './pages/NewPatient';
 import { PatientPage } from './pages/PatientPage';
 import { ComingSoon } from './pages/ComingSoon';
 import { EvaluationsPage } from './pages/Evaluations';
+import { InboxPage } from './pages/Inbox';
 import { UsersPage } from './pages/Users';
 import { AuditLogPage } from './pages/AuditLog';
 import { IdentityProvidersPage } from './pages/IdentityProviders';
@@ -40,7 +41,7 @@ export function App() {
         <Route path="patients/:patientId" element={<PatientPage />} />
         <Route path="evaluations/:evaluationId?" element={<EvaluationsPage />} />
         <Route path="appointments" element={<ComingSoon title="Appointments" />} />
-        <Route path="inbox" element={<ComingSoon title="Inbox" />} />
+        <Route path="inbox/:conversationId?" element={<InboxPage />} />
         <Route path="proms" element={<ComingSoon title="PROMs" />} />
         <Route path="users" element={<UsersPage />} />
         <Route path="audit" element={<AuditLogPage />} />

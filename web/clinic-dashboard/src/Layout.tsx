@@ -1,10 +1,10 @@
 import { NavLink, Outlet } from 'react-router';
 import { LiveStatus, useAuthState } from '@qivr/shared';
 import { auth } from './session';
+import { InboxNavLink } from './inbox';
 
 const upcoming = [
   { to: '/appointments', label: 'Appointments' },
-  { to: '/inbox', label: 'Inbox' },
   { to: '/proms', label: 'PROMs' },
 ];
 
@@ -23,6 +23,7 @@ export function Layout() {
         <div className="shell__brand">Qivr clinic</div>
         <NavLink to="/patients">Patients</NavLink>
         <NavLink to="/evaluations">Evaluations</NavLink>
+        <InboxNavLink />
         {upcoming.map((item) => (
           <NavLink key={item.to} to={item.to} className="nav-upcoming">
             {item.label} <span className="badge">coming soon</span>

@@ -19,6 +19,7 @@ import { api } from '../session';
 import { keys } from '../queryClient';
 import { useIsAdmin } from '../admin';
 import { AuditEntries } from '../AuditEntries';
+import { MessagePatient } from './MessagePatient';
 
 export function PatientPage() {
   const { patientId = '' } = useParams();
@@ -50,6 +51,7 @@ export function PatientPage() {
       </div>
       {/* Keyed by id: moving to another patient must not keep this one's state. */}
       <PatientActions key={`actions-${p.id}`} patient={p} />
+      <MessagePatient key={`message-${p.id}`} patient={p} />
       <DetailsCard key={`details-${p.id}`} patient={p} />
       <MedicalHistoryCard key={`history-${p.id}`} patient={p} />
       <ConditionsCard key={`conditions-${p.id}`} patientId={p.id} />

@@ -6,6 +6,9 @@ import { PatientList } from './pages/PatientList';
 import { NewPatient } from './pages/NewPatient';
 import { PatientPage } from './pages/PatientPage';
 import { ComingSoon } from './pages/ComingSoon';
+import { AppointmentsPage } from './pages/Appointments';
+import { ProvidersPage } from './pages/Providers';
+import { SchedulingSettingsPage } from './pages/SchedulingSettings';
 import { EvaluationsPage } from './pages/Evaluations';
 import { InboxPage } from './pages/Inbox';
 import { UsersPage } from './pages/Users';
@@ -40,7 +43,9 @@ export function App() {
         <Route path="patients/new" element={<NewPatient />} />
         <Route path="patients/:patientId" element={<PatientPage />} />
         <Route path="evaluations/:evaluationId?" element={<EvaluationsPage />} />
-        <Route path="appointments" element={<ComingSoon title="Appointments" />} />
+        <Route path="appointments" element={<AppointmentsPage />} />
+        <Route path="providers" element={<ProvidersPage />} />
+        <Route path="scheduling" element={<SchedulingSettingsPage />} />
         <Route path="inbox/:conversationId?" element={<InboxPage />} />
         <Route path="proms" element={<ComingSoon title="PROMs" />} />
         <Route path="users" element={<UsersPage />} />

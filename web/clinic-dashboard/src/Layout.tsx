@@ -2,14 +2,16 @@ import { NavLink, Outlet } from 'react-router';
 import { LiveStatus, useAuthState } from '@qivr/shared';
 import { auth } from './session';
 import { InboxNavLink } from './inbox';
+import { AppointmentsLive } from './appointments';
 
 const upcoming = [
-  { to: '/appointments', label: 'Appointments' },
   { to: '/proms', label: 'PROMs' },
 ];
 
 /** Admins only; staff see neither the entries nor the pages (the API answers them 403). */
 const administration = [
+  { to: '/providers', label: 'Providers' },
+  { to: '/scheduling', label: 'Scheduling settings' },
   { to: '/users', label: 'Users' },
   { to: '/audit', label: 'Audit log' },
   { to: '/identity-providers', label: 'Identity providers' },
@@ -24,6 +26,7 @@ export function Layout() {
         <NavLink to="/patients">Patients</NavLink>
         <NavLink to="/evaluations">Evaluations</NavLink>
         <InboxNavLink />
+        <NavLink to="/appointments">Appointments</NavLink>
         {upcoming.map((item) => (
           <NavLink key={item.to} to={item.to} className="nav-upcoming">
             {item.label} <span className="badge">coming soon</span>
@@ -55,6 +58,7 @@ export function Layout() {
         <main className="content">
           <Outlet />
         </main>
+        <AppointmentsLive />
       </div>
     </div>
   );

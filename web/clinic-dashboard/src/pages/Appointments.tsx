@@ -56,7 +56,12 @@ export function AppointmentsPage() {
 
   const [booking, setBooking] = useState<BookingDraft | null>(() =>
     params.get('book')
-      ? { ...emptyDraft(date), patient_id: params.get('patient') ?? '', evaluation_id: params.get('evaluation') ?? '' }
+      ? {
+          ...emptyDraft(date),
+          patient_id: params.get('patient') ?? '',
+          evaluation_id: params.get('evaluation') ?? '',
+          kind: params.get('evaluation') ? 'initial' : 'follow_up',
+        }
       : null,
   );
 

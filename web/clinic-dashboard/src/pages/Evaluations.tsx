@@ -384,6 +384,13 @@ function Triage({ evaluation: live, closeHref }: { evaluation: EvaluationDetail;
       <p className="status-list">
         <UrgencyBadge urgency={live.urgency} /> <StatusBadge status={live.status} />
       </p>
+      {live.status === 'triaged' ? (
+        <p>
+          <Link className="button button--primary" to={`/appointments?book=1&patient=${live.patient_id}&evaluation=${live.id}`}>
+            Book appointment
+          </Link>
+        </p>
+      ) : null}
       {live.red_flags.length > 0 ? (
         <div className="notice notice--error" role="note" data-testid="red-flags">
           <strong>Red flags:</strong> {live.red_flags.map(redFlagLabel).join(', ')}

@@ -19,6 +19,7 @@ import { api } from '../session';
 import { keys } from '../queryClient';
 import { useIsAdmin } from '../admin';
 import { AuditEntries } from '../AuditEntries';
+import { PatientAppointments } from '../PatientAppointments';
 import { MessagePatient } from './MessagePatient';
 
 export function PatientPage() {
@@ -55,6 +56,7 @@ export function PatientPage() {
       <DetailsCard key={`details-${p.id}`} patient={p} />
       <MedicalHistoryCard key={`history-${p.id}`} patient={p} />
       <ConditionsCard key={`conditions-${p.id}`} patientId={p.id} />
+      <PatientAppointments key={`appointments-${p.id}`} patientId={p.id} />
       {isAdmin ? (
         <section className="card" aria-labelledby="access-log-title">
           <h2 id="access-log-title">Access log</h2>

@@ -4,6 +4,7 @@ import { auth } from './session';
 import { MyDetails } from './MyDetails';
 import { MyIntakes } from './MyIntakes';
 import { NewIntakePage } from './NewIntake';
+import { ConversationPage, MessagesNavLink, MessagesPage, NewMessagePage } from './Messages';
 
 export function App() {
   const status = useAuthState(auth, (s) => s.status);
@@ -31,6 +32,7 @@ export function App() {
         <NavLink to="/intakes" end={false}>
           My intakes
         </NavLink>
+        <MessagesNavLink />
         <NavLink to="/me">My details</NavLink>
       </nav>
       <div className="shell__main">
@@ -46,6 +48,9 @@ export function App() {
             <Route path="/me" element={<MyDetails />} />
             <Route path="/intakes" element={<MyIntakes />} />
             <Route path="/intakes/new" element={<NewIntakePage />} />
+            <Route path="/messages" element={<MessagesPage />} />
+            <Route path="/messages/new" element={<NewMessagePage />} />
+            <Route path="/messages/:conversationId" element={<ConversationPage />} />
             <Route path="*" element={<Navigate to="/me" replace />} />
           </Routes>
         </main>

@@ -373,11 +373,15 @@ function MessageRow({
       </div>
       <div className="msg__body">{item.body}</div>
       {status ? (
-        <div className={status === 'failed' ? 'msg__status msg__status--failed' : 'msg__status'} data-testid="message-status" data-status={status}>
+        <div
+          className={status === 'failed' ? 'msg__status msg__status--failed' : 'msg__status'}
+          data-testid="message-status"
+          data-status={status}
+          title={status === 'failed' ? item.error : undefined}
+        >
           {STATUS_WORDS[status]}
           {status === 'failed' ? (
             <>
-              {item.error ? <span className="visually-hidden">: {item.error}</span> : null}
               {' — '}
               <button type="button" className="link-button" onClick={onRetry} title={item.error}>
                 retry

@@ -4,6 +4,7 @@ import { auth } from './session';
 import { MyDetails } from './MyDetails';
 import { MyIntakes } from './MyIntakes';
 import { NewIntakePage } from './NewIntake';
+import { MyAppointments } from './MyAppointments';
 import { ConversationPage, MessagesNavLink, MessagesPage, NewMessagePage } from './Messages';
 
 export function App() {
@@ -29,6 +30,7 @@ export function App() {
     <div className="shell">
       <nav className="shell__nav" aria-label="Main">
         <div className="shell__brand">Qivr</div>
+        <NavLink to="/appointments">My appointments</NavLink>
         <NavLink to="/intakes" end={false}>
           My intakes
         </NavLink>
@@ -46,6 +48,7 @@ export function App() {
         <main className="content">
           <Routes>
             <Route path="/me" element={<MyDetails />} />
+            <Route path="/appointments" element={<MyAppointments />} />
             <Route path="/intakes" element={<MyIntakes />} />
             <Route path="/intakes/new" element={<NewIntakePage />} />
             <Route path="/messages" element={<MessagesPage />} />

@@ -155,10 +155,50 @@ describe('messaging', () => {
     await until(() => badgeCount(badge), (n) => n === before, 'the portal badge to drop once read');
     await clinic.locator('[data-testid=message-status][data-status=seen]').waitFor();
 
+    // Staff take it: the inbox row and the portal's header follow.
+    const panel = clinic.getByTestId('conversation-panel');
+    await panel.getByRole('button', { name: 'Assign to me' }).click();
+    const inboxRow = clinic.getByTestId('conversation-row').filter({ hasText: subject });
+    await inboxRow.getByTestId('conversation-assignee').filter({ hasText: STAFF_NAME }).waitFor();
+    await portal.getByText(`handled by ${STAFF_NAME}`).waitFor();
+
+    // Filters: assigned to me, and by patient (searched by name).
+    await clinic.getByLabel('Assigned to me').check();
+    await inboxRow.waitFor();
+    assert.match(clinic.url(), /mine=1/);
+    await clinic.getByLabel('Patient', { exact: true }).fill('Rossi');
+    await clinic.getByRole('list', { name: 'Matching patients' }).getByRole('button', { name: PATIENT_NAME }).click();
+    await clinic.getByTestId('inbox-patient-filter').filter({ hasText: PATIENT_NAME }).waitFor();
+    assert.match(clinic.url(), new RegExp(`patient_id=${patient.id}`));
+    await inboxRow.waitFor();
+    for (const name of await clinic.getByTestId('conversation-row').locator('td:nth-child(2)').allInnerTexts()) {
+      assert.equal(name.trim(), PATIENT_NAME);
+    }
+
     // Staff close it; the portal's header says so, live.
-    await clinic.getByRole('button', { name: 'Close conversation' }).click();
+    await panel.getByRole('button', { name: 'Close conversation' }).click();
     await portal.getByText('closed by the clinic').waitFor();
+    await inboxRow.getByTestId('conversation-status').filter({ hasText: 'Closed' }).waitFor();
     await clinic.context().close();
+    await portal.context().close();
+  });
+
+  test('"Load older messages" brings the earlier history above, in order', async () => {
+    const subject = `Long thread ${uniqueSuffix()}`;
+    const token = await apiToken(PATIENT);
+    const conversation = await apiCall(token, 'POST', '/conversations', { subject });
+    for (let i = 1; i <= 33; i++) {
+      await apiCall(token, 'POST', `/conversations/${conversation.id}/messages`, { body: `Note ${i} of 33` });
+    }
+    const portal = await newPage(browser);
+    await openMessages(portal);
+    await portal.getByTestId('conversation-row').filter({ hasText: subject }).getByRole('link').click();
+    await portal.getByTestId('message').filter({ hasText: 'Note 33 of 33' }).waitFor();
+    assert.equal(await portal.getByTestId('message').filter({ hasText: 'Note 1 of 33' }).count(), 0);
+    await portal.getByRole('button', { name: 'Load older messages' }).click();
+    await portal.getByText('Start of the conversation').waitFor();
+    const bodies = await portal.getByTestId('message').locator('.msg__body').allInnerTexts();
+    assert.deepEqual(bodies, Array.from({ length: 33 }, (_, i) => `Note ${i + 1} of 33`));
     await portal.context().close();
   });
 

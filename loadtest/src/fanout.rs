@@ -107,11 +107,17 @@ pub async fn run(identity: &Identity, options: &FanoutOptions) -> anyhow::Result
 
     let base = Instant::now();
     let events = options.events;
-    let readers: Vec<_> = clients.into_iter().map(|ws| tokio::spawn(read_events(ws, base, events))).collect();
+    let readers: Vec<_> = clients
+        .into_iter()
+        .map(|ws| tokio::spawn(read_events(ws, base, events)))
+        .collect();
 
     let publisher = hub.hub.publisher();
     let padding = "x".repeat(options.payload_bytes);
-    let interval = options.rate.filter(|r| *r > 0.0).map(|r| Duration::from_secs_f64(1.0 / r));
+    let interval = options
+        .rate
+        .filter(|r| *r > 0.0)
+        .map(|r| Duration::from_secs_f64(1.0 / r));
     let started = Instant::now();
     for n in 0..events {
         if let Some(interval) = interval {
@@ -119,7 +125,12 @@ pub async fn run(identity: &Identity, options: &FanoutOptions) -> anyhow::Result
         }
         let t = base.elapsed().as_nanos() as u64;
         publisher
-            .publish(identity.tenant_id, "evaluations", "bench", json!({"t": t, "pad": padding}))
+            .publish(
+                identity.tenant_id,
+                "evaluations",
+                "bench",
+                json!({"t": t, "pad": padding}),
+            )
             .await
             .context("publishing")?;
     }
@@ -149,16 +160,25 @@ pub async fn run(identity: &Identity, options: &FanoutOptions) -> anyhow::Result
     })
 }
 
-pub(crate) type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Opens, authenticates and subscribes one connection.
 pub(crate) async fn connect(url: &str, token: &str) -> anyhow::Result<Ws> {
     // Small buffers: thousands of these share the machine with the hub.
-    let config = WebSocketConfig::default().read_buffer_size(8 * 1024).write_buffer_size(0);
+    let config = WebSocketConfig::default()
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(0);
     let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true).await?;
-    ws.send(Message::text(json!({"op": "auth", "id": 1, "token": token}).to_string())).await?;
+    ws.send(Message::text(
+        json!({"op": "auth", "id": 1, "token": token}).to_string(),
+    ))
+    .await?;
     expect_op(&mut ws, "connected").await?;
-    ws.send(Message::text(json!({"op": "subscribe", "id": 2, "channel": "evaluations"}).to_string())).await?;
+    ws.send(Message::text(
+        json!({"op": "subscribe", "id": 2, "channel": "evaluations"}).to_string(),
+    ))
+    .await?;
     expect_op(&mut ws, "subscribed").await?;
     Ok(ws)
 }
@@ -177,14 +197,27 @@ async fn expect_op(ws: &mut Ws, op: &str) -> anyhow::Result<()> {
 
 /// Reads until `events` events arrived, the connection ends, or nothing comes for a while.
 async fn read_events(mut ws: Ws, base: Instant, events: usize) -> Received {
-    let mut received = Received { latencies_us: Vec::with_capacity(events), last: None };
+    let mut received = Received {
+        latencies_us: Vec::with_capacity(events),
+        last: None,
+    };
     while received.latencies_us.len() < events {
-        let Ok(Some(Ok(message))) = tokio::time::timeout(Duration::from_secs(10), ws.next()).await else { break };
-        let Message::Text(text) = message else { continue };
-        let Some(sent_ns) = sent_at(&text) else { continue };
+        let Ok(Some(Ok(message))) = tokio::time::timeout(Duration::from_secs(10), ws.next()).await
+        else {
+            break;
+        };
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let Some(sent_ns) = sent_at(&text) else {
+            continue;
+        };
         let now = Instant::now();
-        let latency = now.duration_since(base).as_nanos() as u64 - sent_ns.min(now.duration_since(base).as_nanos() as u64);
-        received.latencies_us.push((latency / 1000).min(u32::MAX as u64) as u32);
+        let latency = now.duration_since(base).as_nanos() as u64
+            - sent_ns.min(now.duration_since(base).as_nanos() as u64);
+        received
+            .latencies_us
+            .push((latency / 1000).min(u32::MAX as u64) as u32);
         received.last = Some(now);
     }
     received

@@ -21,7 +21,8 @@ pub struct IdleReport {
 
 impl IdleReport {
     pub fn bytes_per_connection(&self) -> f64 {
-        (self.rss_after_kib.saturating_sub(self.rss_before_kib) * 1024) as f64 / self.connections.max(1) as f64
+        (self.rss_after_kib.saturating_sub(self.rss_before_kib) * 1024) as f64
+            / self.connections.max(1) as f64
     }
 }
 
@@ -41,12 +42,21 @@ impl std::fmt::Display for IdleReport {
 /// Resident set of process `pid`, in KiB (Linux).
 pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).ok_or_else(|| anyhow::anyhow!("no VmRSS"))?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .ok_or_else(|| anyhow::anyhow!("no VmRSS"))?;
     Ok(line.split_whitespace().nth(1).unwrap_or("0").parse()?)
 }
 
 /// Opens `connections` idle connections to the hub at `url` (process `hub_pid`) and measures.
-pub async fn run(url: &str, hub_pid: u32, token: &str, user_id: uuid::Uuid, connections: usize) -> anyhow::Result<IdleReport> {
+pub async fn run(
+    url: &str,
+    hub_pid: u32,
+    token: &str,
+    user_id: uuid::Uuid,
+    connections: usize,
+) -> anyhow::Result<IdleReport> {
     // Warm the hub up (first connection, first subscription) before the baseline.
     let warm = connect_idle(url, token, user_id).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -62,11 +72,21 @@ pub async fn run(url: &str, hub_pid: u32, token: &str, user_id: uuid::Uuid, conn
     let rss_after_kib = rss_kib(hub_pid)?;
     drop(clients);
     drop(warm);
-    Ok(IdleReport { connections, rss_before_kib, rss_after_kib })
+    Ok(IdleReport {
+        connections,
+        rss_before_kib,
+        rss_after_kib,
+    })
 }
 
-async fn connect_idle(url: &str, token: &str, user_id: uuid::Uuid) -> anyhow::Result<crate::fanout::Ws> {
-    let config = WebSocketConfig::default().read_buffer_size(512).write_buffer_size(0);
+async fn connect_idle(
+    url: &str,
+    token: &str,
+    user_id: uuid::Uuid,
+) -> anyhow::Result<crate::fanout::Ws> {
+    let config = WebSocketConfig::default()
+        .read_buffer_size(512)
+        .write_buffer_size(0);
     let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true).await?;
     let frames = [
         json!({"op": "auth", "id": 1, "token": token}),
@@ -77,7 +97,9 @@ async fn connect_idle(url: &str, token: &str, user_id: uuid::Uuid) -> anyhow::Re
         ws.send(Message::text(frame.to_string())).await?;
         loop {
             match tokio::time::timeout(Duration::from_secs(30), ws.next()).await? {
-                Some(Ok(Message::Text(text))) if text.contains(r#""op":"error""#) => anyhow::bail!("{text}"),
+                Some(Ok(Message::Text(text))) if text.contains(r#""op":"error""#) => {
+                    anyhow::bail!("{text}")
+                }
                 Some(Ok(Message::Text(_))) => break,
                 Some(Ok(_)) => continue,
                 other => anyhow::bail!("connection ended: {other:?}"),

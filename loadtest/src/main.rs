@@ -8,8 +8,8 @@ use std::process::Stdio;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use qivr_loadtest::fanout::{self, FanoutOptions};
-use qivr_loadtest::setup::{self, BrokerChoice, LocalHub};
 use qivr_loadtest::idle;
+use qivr_loadtest::setup::{self, BrokerChoice, LocalHub};
 use qivr_shared::db::Database;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::ConnectOptions;
@@ -65,9 +65,13 @@ async fn main() -> anyhow::Result<()> {
     }
     let name = format!("qivr_loadtest_{}", Uuid::new_v4().simple());
     let mut admin = server.connect().await.context("connecting to PostgreSQL")?;
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await?;
     let result = run(&cli, server.clone().database(&name), &name).await;
-    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut admin).await?;
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await?;
     result
 }
 
@@ -75,12 +79,22 @@ async fn run(cli: &Cli, database: PgConnectOptions, name: &str) -> anyhow::Resul
     Database::from_options(database.clone()).migrate().await?;
     let identity = setup::identity(database).await?;
     match &cli.scenario {
-        Scenario::Fanout { connections, events, rate, redis_url, payload_bytes, queue } => {
+        Scenario::Fanout {
+            connections,
+            events,
+            rate,
+            redis_url,
+            payload_bytes,
+            queue,
+        } => {
             let options = FanoutOptions {
                 connections: *connections,
                 events: *events,
                 rate: (*rate > 0.0).then_some(*rate),
-                broker: redis_url.clone().map(BrokerChoice::Redis).unwrap_or(BrokerChoice::Memory),
+                broker: redis_url
+                    .clone()
+                    .map(BrokerChoice::Redis)
+                    .unwrap_or(BrokerChoice::Memory),
                 payload_bytes: *payload_bytes,
                 queue: *queue,
                 ..FanoutOptions::default()
@@ -94,7 +108,8 @@ async fn run(cli: &Cli, database: PgConnectOptions, name: &str) -> anyhow::Resul
                 .stdout(Stdio::piped())
                 .kill_on_drop(true)
                 .spawn()?;
-            let mut lines = tokio::io::BufReader::new(child.stdout.take().context("child stdout")?).lines();
+            let mut lines =
+                tokio::io::BufReader::new(child.stdout.take().context("child stdout")?).lines();
             let addr = loop {
                 let line = lines.next_line().await?.context("the hub exited")?;
                 if let Some(addr) = line.strip_prefix("listening ") {
@@ -102,7 +117,14 @@ async fn run(cli: &Cli, database: PgConnectOptions, name: &str) -> anyhow::Resul
                 }
             };
             let pid = child.id().context("hub pid")?;
-            let report = idle::run(&format!("ws://{addr}/ws"), pid, &identity.token, identity.user_id, *connections).await;
+            let report = idle::run(
+                &format!("ws://{addr}/ws"),
+                pid,
+                &identity.token,
+                identity.user_id,
+                *connections,
+            )
+            .await;
             child.kill().await?;
             println!("{}", report?);
         }
@@ -113,8 +135,13 @@ async fn run(cli: &Cli, database: PgConnectOptions, name: &str) -> anyhow::Resul
 
 /// `DATABASE_URL` with its database replaced by `name`.
 fn database_url_for(url: &str, name: &str) -> anyhow::Result<String> {
-    let (base, query) = url.split_once('?').map(|(b, q)| (b, Some(q))).unwrap_or((url, None));
-    let (server, _) = base.rsplit_once('/').context("DATABASE_URL has no database")?;
+    let (base, query) = url
+        .split_once('?')
+        .map(|(b, q)| (b, Some(q)))
+        .unwrap_or((url, None));
+    let (server, _) = base
+        .rsplit_once('/')
+        .context("DATABASE_URL has no database")?;
     Ok(match query {
         Some(query) => format!("{server}/{name}?{query}"),
         None => format!("{server}/{name}"),

@@ -33,7 +33,9 @@ pub struct Identity {
 /// The authenticator alone (for a hub serving users created elsewhere).
 pub async fn authenticator(database: PgConnectOptions) -> anyhow::Result<Arc<Authenticator>> {
     let database = Database::from_options(database);
-    Ok(Arc::new(Authenticator::new(database.app_pool(8).await?, Default::default()).await?))
+    Ok(Arc::new(
+        Authenticator::new(database.app_pool(8).await?, Default::default()).await?,
+    ))
 }
 
 /// Creates the tenant, user and session in `database` (migrated) and signs a token.
@@ -43,10 +45,12 @@ pub async fn identity(database: PgConnectOptions) -> anyhow::Result<Identity> {
     let auth = Arc::new(Authenticator::new(database.app_pool(8).await?, Default::default()).await?);
     let suffix = Uuid::new_v4().simple().to_string();
     // language=PostgreSQL
-    let tenant_id: Uuid = sqlx::query_scalar("INSERT INTO tenants (slug, name) VALUES ($1, 'Load test') RETURNING id")
-        .bind(format!("loadtest-{}", &suffix[..12]))
-        .fetch_one(&owner)
-        .await?;
+    let tenant_id: Uuid = sqlx::query_scalar(
+        "INSERT INTO tenants (slug, name) VALUES ($1, 'Load test') RETURNING id",
+    )
+    .bind(format!("loadtest-{}", &suffix[..12]))
+    .fetch_one(&owner)
+    .await?;
     // language=PostgreSQL
     let user_id: Uuid = sqlx::query_scalar(
         "INSERT INTO users (tenant_id, email, name, role) VALUES ($1, $2, 'Load Tester', 'staff') RETURNING id",
@@ -63,8 +67,15 @@ pub async fn identity(database: PgConnectOptions) -> anyhow::Result<Identity> {
     .bind(user_id)
     .fetch_one(&owner)
     .await?;
-    let token = auth.issue(user_id, tenant_id, Role::Staff, session_id)?.token;
-    Ok(Identity { auth, tenant_id, user_id, token })
+    let token = auth
+        .issue(user_id, tenant_id, Role::Staff, session_id)?
+        .token;
+    Ok(Identity {
+        auth,
+        tenant_id,
+        user_id,
+        token,
+    })
 }
 
 /// A hub serving `/ws` on a random local port.
@@ -86,10 +97,18 @@ impl LocalHub {
         configure(&mut config);
         let broker: Arc<dyn Broker> = match broker {
             BrokerChoice::Memory => Arc::new(MemoryBroker::new(&config.realtime)),
-            BrokerChoice::Redis(url) => Arc::new(RedisBroker::connect(url, &config.realtime).await?),
+            BrokerChoice::Redis(url) => {
+                Arc::new(RedisBroker::connect(url, &config.realtime).await?)
+            }
         };
         let mut registry = Registry::default();
-        let hub = Hub::new(&config, auth.clone(), broker, Arc::new(NoConversations), &mut registry);
+        let hub = Hub::new(
+            &config,
+            auth.clone(),
+            broker,
+            Arc::new(NoConversations),
+            &mut registry,
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let app = qivr_realtime::router(hub.clone());

@@ -29,7 +29,11 @@ pub struct Conversation {
 #[async_trait]
 pub trait ConversationAccess: Send + Sync + 'static {
     /// The conversation, or `None` when the tenant has no such conversation.
-    async fn conversation(&self, tenant_id: Uuid, conversation_id: Uuid) -> Result<Option<Conversation>, BoxError>;
+    async fn conversation(
+        &self,
+        tenant_id: Uuid,
+        conversation_id: Uuid,
+    ) -> Result<Option<Conversation>, BoxError>;
 }
 
 /// Used until the messaging code provides one: there are no conversations, so only staff
@@ -56,16 +60,34 @@ pub(crate) struct AccessCache {
 
 impl AccessCache {
     pub fn new(source: Arc<dyn ConversationAccess>, ttl: Duration) -> Self {
-        Self { source, ttl, entries: DashMap::new() }
+        Self {
+            source,
+            ttl,
+            entries: DashMap::new(),
+        }
     }
 
-    pub async fn may_listen(&self, tenant_id: Uuid, conversation_id: Uuid, user_id: Uuid) -> Result<bool> {
+    pub async fn may_listen(
+        &self,
+        tenant_id: Uuid,
+        conversation_id: Uuid,
+        user_id: Uuid,
+    ) -> Result<bool> {
         let key = (tenant_id, conversation_id);
-        let cached = self.entries.get(&key).filter(|e| e.1.elapsed() < self.ttl).map(|e| e.0.clone());
+        let cached = self
+            .entries
+            .get(&key)
+            .filter(|e| e.1.elapsed() < self.ttl)
+            .map(|e| e.0.clone());
         let conversation = match cached {
             Some(conversation) => conversation,
             None => {
-                let Some(found) = self.source.conversation(tenant_id, conversation_id).await.map_err(Error::Access)? else {
+                let Some(found) = self
+                    .source
+                    .conversation(tenant_id, conversation_id)
+                    .await
+                    .map_err(Error::Access)?
+                else {
                     return Ok(false);
                 };
                 if self.entries.len() >= MAX_ENTRIES {

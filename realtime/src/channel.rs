@@ -35,7 +35,9 @@ impl Channel {
             "inbox" => Channel::Inbox,
             _ => match name.split_once(':') {
                 Some(("user", id)) => Channel::User(parse_uuid(id).ok_or_else(invalid)?),
-                Some(("conversation", id)) => Channel::Conversation(parse_uuid(id).ok_or_else(invalid)?),
+                Some(("conversation", id)) => {
+                    Channel::Conversation(parse_uuid(id).ok_or_else(invalid)?)
+                }
                 _ => return Err(invalid()),
             },
         })
@@ -165,8 +167,14 @@ mod tests {
         for name in ["evaluations", "appointments", "presence", "inbox"] {
             assert_eq!(Channel::parse(name).unwrap().to_string(), name);
         }
-        assert_eq!(Channel::parse(&format!("user:{id}")).unwrap(), Channel::User(id));
-        assert_eq!(Channel::parse(&format!("conversation:{id}")).unwrap(), Channel::Conversation(id));
+        assert_eq!(
+            Channel::parse(&format!("user:{id}")).unwrap(),
+            Channel::User(id)
+        );
+        assert_eq!(
+            Channel::parse(&format!("conversation:{id}")).unwrap(),
+            Channel::Conversation(id)
+        );
         assert!(Channel::parse(&format!("user:{}", id.simple())).is_err());
         assert!(Channel::parse(&format!("user:{}", id.to_string().to_uppercase())).is_err());
         assert!(Channel::parse("t:abc:evaluations").is_err());
@@ -188,24 +196,49 @@ mod tests {
     #[test]
     fn patients_get_only_their_own_user_channel_and_must_be_in_a_conversation() {
         let patient = principal(Role::Patient);
-        for channel in [Channel::Evaluations, Channel::Appointments, Channel::Presence, Channel::Inbox] {
+        for channel in [
+            Channel::Evaluations,
+            Channel::Appointments,
+            Channel::Presence,
+            Channel::Inbox,
+        ] {
             assert_eq!(authorize(&patient, channel), Decision::Forbidden);
         }
-        assert_eq!(authorize(&patient, Channel::User(patient.user_id)), Decision::Allow);
-        assert_eq!(authorize(&patient, Channel::User(Uuid::now_v7())), Decision::Forbidden);
+        assert_eq!(
+            authorize(&patient, Channel::User(patient.user_id)),
+            Decision::Allow
+        );
+        assert_eq!(
+            authorize(&patient, Channel::User(Uuid::now_v7())),
+            Decision::Forbidden
+        );
         let conversation = Uuid::now_v7();
-        assert_eq!(authorize(&patient, Channel::Conversation(conversation)), Decision::AskConversation(conversation));
+        assert_eq!(
+            authorize(&patient, Channel::Conversation(conversation)),
+            Decision::AskConversation(conversation)
+        );
     }
 
     #[test]
     fn staff_and_admins_get_the_clinic_channels_and_every_conversation() {
         for role in [Role::Staff, Role::Admin] {
             let user = principal(role);
-            for channel in [Channel::Evaluations, Channel::Appointments, Channel::Presence, Channel::Inbox] {
+            for channel in [
+                Channel::Evaluations,
+                Channel::Appointments,
+                Channel::Presence,
+                Channel::Inbox,
+            ] {
                 assert_eq!(authorize(&user, channel), Decision::Allow);
             }
-            assert_eq!(authorize(&user, Channel::Conversation(Uuid::now_v7())), Decision::Allow);
-            assert_eq!(authorize(&user, Channel::User(Uuid::now_v7())), Decision::Forbidden);
+            assert_eq!(
+                authorize(&user, Channel::Conversation(Uuid::now_v7())),
+                Decision::Allow
+            );
+            assert_eq!(
+                authorize(&user, Channel::User(Uuid::now_v7())),
+                Decision::Forbidden
+            );
         }
     }
 }

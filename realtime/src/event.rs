@@ -25,7 +25,12 @@ pub struct Event {
 
 impl Event {
     pub fn new(kind: impl Into<String>, data: serde_json::Value) -> Self {
-        Self { id: Uuid::now_v7(), kind: kind.into(), ts: Utc::now(), data }
+        Self {
+            id: Uuid::now_v7(),
+            kind: kind.into(),
+            ts: Utc::now(),
+            data,
+        }
     }
 
     /// The JSON the broker carries and stores.
@@ -37,8 +42,15 @@ impl Event {
             ts: String,
             data: &'a serde_json::Value,
         }
-        let wire = Wire { id: self.id, kind: &self.kind, ts: self.ts.to_rfc3339_opts(SecondsFormat::Millis, true), data: &self.data };
-        serde_json::to_vec(&wire).expect("events always serialize").into()
+        let wire = Wire {
+            id: self.id,
+            kind: &self.kind,
+            ts: self.ts.to_rfc3339_opts(SecondsFormat::Millis, true),
+            data: &self.data,
+        };
+        serde_json::to_vec(&wire)
+            .expect("events always serialize")
+            .into()
     }
 }
 
@@ -95,8 +107,15 @@ mod tests {
     fn event_frames_embed_the_event_verbatim_with_the_client_channel_name() {
         let channel = Channel::Evaluations.scoped(Uuid::now_v7());
         let event = Event::new("evaluation.created", serde_json::json!({"id": 7}));
-        let publication = Publication { position: Some(Position { offset: 3, epoch: "ab12".into() }), event: event.to_bytes() };
-        let frame: serde_json::Value = serde_json::from_str(&event_frame(&channel, &publication)).unwrap();
+        let publication = Publication {
+            position: Some(Position {
+                offset: 3,
+                epoch: "ab12".into(),
+            }),
+            event: event.to_bytes(),
+        };
+        let frame: serde_json::Value =
+            serde_json::from_str(&event_frame(&channel, &publication)).unwrap();
         assert_eq!(frame["op"], "event");
         assert_eq!(frame["channel"], "evaluations");
         assert_eq!(frame["offset"], "3");

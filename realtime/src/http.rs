@@ -39,13 +39,19 @@ async fn upgrade(State(hub): State<Hub>, headers: HeaderMap, ws: WebSocketUpgrad
 /// apps) send none and are let through. A browser page is allowed when it is the page's own
 /// origin (same host as the request), the public URL, or one of the configured origins.
 fn origin_allowed(headers: &HeaderMap, allowed: &[String], public_origin: &str) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN) else { return true };
-    let Ok(origin) = origin.to_str() else { return false };
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
     if origin == public_origin || allowed.iter().any(|a| a == "*" || a == origin) {
         return true;
     }
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    origin.split_once("://").is_some_and(|(_, authority)| Some(authority) == host)
+    origin
+        .split_once("://")
+        .is_some_and(|(_, authority)| Some(authority) == host)
 }
 
 #[cfg(test)]
@@ -68,9 +74,25 @@ mod tests {
         let allowed = vec!["https://portal.example.com".to_string()];
         let public = "https://qivr.example.com";
         assert!(origin_allowed(&headers(None, "x"), &allowed, public));
-        assert!(origin_allowed(&headers(Some("http://127.0.0.1:8080"), "127.0.0.1:8080"), &allowed, public));
-        assert!(origin_allowed(&headers(Some("https://qivr.example.com"), "internal:8080"), &allowed, public));
-        assert!(origin_allowed(&headers(Some("https://portal.example.com"), "internal:8080"), &allowed, public));
-        assert!(!origin_allowed(&headers(Some("https://evil.example.com"), "qivr.example.com"), &allowed, public));
+        assert!(origin_allowed(
+            &headers(Some("http://127.0.0.1:8080"), "127.0.0.1:8080"),
+            &allowed,
+            public
+        ));
+        assert!(origin_allowed(
+            &headers(Some("https://qivr.example.com"), "internal:8080"),
+            &allowed,
+            public
+        ));
+        assert!(origin_allowed(
+            &headers(Some("https://portal.example.com"), "internal:8080"),
+            &allowed,
+            public
+        ));
+        assert!(!origin_allowed(
+            &headers(Some("https://evil.example.com"), "qivr.example.com"),
+            &allowed,
+            public
+        ));
     }
 }

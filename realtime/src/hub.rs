@@ -50,10 +50,20 @@ impl Hub {
     ) -> Self {
         let realtime = config.realtime.clone();
         let registry = Arc::new(Registry::new(Metrics::register(metrics)));
-        let access = Arc::new(AccessCache::new(conversations, Duration::from_secs(realtime.conversation_cache_ttl_secs)));
-        broker.attach(Arc::new(Dispatch { registry: registry.clone(), access: access.clone() }));
+        let access = Arc::new(AccessCache::new(
+            conversations,
+            Duration::from_secs(realtime.conversation_cache_ttl_secs),
+        ));
+        broker.attach(Arc::new(Dispatch {
+            registry: registry.clone(),
+            access: access.clone(),
+        }));
         Hub(Arc::new(HubInner {
-            allowed_origins: config.allowed_origins.iter().map(|o| o.trim_end_matches('/').to_string()).collect(),
+            allowed_origins: config
+                .allowed_origins
+                .iter()
+                .map(|o| o.trim_end_matches('/').to_string())
+                .collect(),
             public_origin: origin_of(&config.public_url()),
             config: realtime,
             auth,
@@ -78,7 +88,10 @@ impl Hub {
     pub async fn shutdown(&self) {
         self.0.registry.close_all(CloseCode::ShuttingDown);
         let grace = Duration::from_secs(self.0.config.shutdown_grace_secs);
-        if tokio::time::timeout(grace, self.0.registry.drained()).await.is_err() {
+        if tokio::time::timeout(grace, self.0.registry.drained())
+            .await
+            .is_err()
+        {
             tracing::warn!("connections still open after the shutdown grace period");
         }
         self.0.broker.stop(true);
@@ -110,7 +123,11 @@ struct Dispatch {
 impl BrokerHandler for Dispatch {
     fn publication(&self, channel: &ScopedChannel, publication: Publication) {
         let frame = event_frame(channel, &publication).into();
-        self.registry.fan_out(Delivery { channel: channel.clone(), position: publication.position, frame });
+        self.registry.fan_out(Delivery {
+            channel: channel.clone(),
+            position: publication.position,
+            frame,
+        });
     }
 
     fn presence(&self, channel: &ScopedChannel, change: PresenceChange) {
@@ -127,31 +144,50 @@ impl BrokerHandler for Dispatch {
             PresenceChange::Joined(users) => (Some(&users[..]), None),
             PresenceChange::Left(users) => (None, Some(&users[..])),
         };
-        let frame = serde_json::to_string(&Frame { op: "presence", channel: channel.name(), joined, left })
-            .expect("presence frames serialize");
-        self.registry.fan_out(Delivery { channel: channel.clone(), position: None, frame: frame.into() });
+        let frame = serde_json::to_string(&Frame {
+            op: "presence",
+            channel: channel.name(),
+            joined,
+            left,
+        })
+        .expect("presence frames serialize");
+        self.registry.fan_out(Delivery {
+            channel: channel.clone(),
+            position: None,
+            frame: frame.into(),
+        });
     }
 
     fn control(&self, control: Control) {
         tracing::debug!(?control, "control message");
         match control {
             Control::DisconnectUser { tenant_id, user_id } => {
-                self.registry.disconnect(tenant_id, Some(user_id), None, CloseCode::Unauthorized)
+                self.registry
+                    .disconnect(tenant_id, Some(user_id), None, CloseCode::Unauthorized)
             }
-            Control::DisconnectSession { tenant_id, session_id } => {
-                self.registry.disconnect(tenant_id, None, Some(session_id), CloseCode::Unauthorized)
+            Control::DisconnectSession {
+                tenant_id,
+                session_id,
+            } => {
+                self.registry
+                    .disconnect(tenant_id, None, Some(session_id), CloseCode::Unauthorized)
             }
-            Control::InvalidateConversation { tenant_id, conversation_id } => {
+            Control::InvalidateConversation {
+                tenant_id,
+                conversation_id,
+            } => {
                 self.access.invalidate(tenant_id, conversation_id);
                 let channel = Channel::Conversation(conversation_id).scoped(tenant_id);
-                self.registry.notify_subscribers(Some(&channel), |c| Outbound::Recheck(c.clone()));
+                self.registry
+                    .notify_subscribers(Some(&channel), |c| Outbound::Recheck(c.clone()));
             }
         }
     }
 
     fn reconnected(&self) {
         self.registry.metrics.redis_reconnects.inc();
-        self.registry.notify_subscribers(None, |c| Outbound::Resync(c.clone()));
+        self.registry
+            .notify_subscribers(None, |c| Outbound::Resync(c.clone()));
     }
 }
 
@@ -159,7 +195,13 @@ impl BrokerHandler for Dispatch {
 mod tests {
     #[test]
     fn origins_are_scheme_and_authority() {
-        assert_eq!(super::origin_of("https://clinic.example.com/app/"), "https://clinic.example.com");
-        assert_eq!(super::origin_of("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
+        assert_eq!(
+            super::origin_of("https://clinic.example.com/app/"),
+            "https://clinic.example.com"
+        );
+        assert_eq!(
+            super::origin_of("http://127.0.0.1:8080"),
+            "http://127.0.0.1:8080"
+        );
     }
 }

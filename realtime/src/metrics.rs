@@ -42,18 +42,54 @@ impl Metrics {
     pub fn register(registry: &mut Registry) -> Self {
         let metrics = Self::default();
         let r = registry.sub_registry_with_prefix("qivr_realtime");
-        r.register("connections", "Open authenticated WebSocket connections", metrics.connections.clone());
-        r.register("subscriptions", "Channel subscriptions of open connections", metrics.subscriptions.clone());
-        r.register("events_published", "Events published through this node", metrics.events_published.clone());
-        r.register("events_delivered", "Event frames queued to connections", metrics.events_delivered.clone());
-        r.register("slow_consumer_closes", "Connections closed as slow consumers (4008)", metrics.slow_consumer_closes.clone());
-        r.register("redis_reconnects", "Redis pub/sub reconnections", metrics.redis_reconnects.clone());
-        r.register("recoveries", "Subscriptions with `since`, by whether history covered the gap", metrics.recoveries.clone());
-        r.register("closes", "Connections closed by the server, by close code", metrics.closes.clone());
+        r.register(
+            "connections",
+            "Open authenticated WebSocket connections",
+            metrics.connections.clone(),
+        );
+        r.register(
+            "subscriptions",
+            "Channel subscriptions of open connections",
+            metrics.subscriptions.clone(),
+        );
+        r.register(
+            "events_published",
+            "Events published through this node",
+            metrics.events_published.clone(),
+        );
+        r.register(
+            "events_delivered",
+            "Event frames queued to connections",
+            metrics.events_delivered.clone(),
+        );
+        r.register(
+            "slow_consumer_closes",
+            "Connections closed as slow consumers (4008)",
+            metrics.slow_consumer_closes.clone(),
+        );
+        r.register(
+            "redis_reconnects",
+            "Redis pub/sub reconnections",
+            metrics.redis_reconnects.clone(),
+        );
+        r.register(
+            "recoveries",
+            "Subscriptions with `since`, by whether history covered the gap",
+            metrics.recoveries.clone(),
+        );
+        r.register(
+            "closes",
+            "Connections closed by the server, by close code",
+            metrics.closes.clone(),
+        );
         metrics
     }
 
     pub fn recovery(&self, hit: bool) {
-        self.recoveries.get_or_create(&RecoveryLabels { result: if hit { "hit" } else { "miss" } }).inc();
+        self.recoveries
+            .get_or_create(&RecoveryLabels {
+                result: if hit { "hit" } else { "miss" },
+            })
+            .inc();
     }
 }

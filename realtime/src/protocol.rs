@@ -45,9 +45,15 @@ impl CloseCode {
     }
 
     pub fn from_code(code: u16) -> Option<Self> {
-        [Self::Unauthorized, Self::TokenExpired, Self::SlowConsumer, Self::RateLimited, Self::ShuttingDown]
-            .into_iter()
-            .find(|c| c.code() == code)
+        [
+            Self::Unauthorized,
+            Self::TokenExpired,
+            Self::SlowConsumer,
+            Self::RateLimited,
+            Self::ShuttingDown,
+        ]
+        .into_iter()
+        .find(|c| c.code() == code)
     }
 }
 
@@ -179,5 +185,11 @@ impl ServerFrame<'_> {
 }
 
 pub fn error_frame(id: Option<u64>, code: ErrorCode, message: &str) -> String {
-    ServerFrame::Error { id, code, message, channel: None }.to_text()
+    ServerFrame::Error {
+        id,
+        code,
+        message,
+        channel: None,
+    }
+    .to_text()
 }

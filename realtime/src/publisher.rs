@@ -25,11 +25,17 @@ pub struct Publisher {
 
 impl Publisher {
     pub fn new(broker: Arc<dyn Broker>) -> Self {
-        Self { broker, metrics: None }
+        Self {
+            broker,
+            metrics: None,
+        }
     }
 
     pub(crate) fn with_metrics(broker: Arc<dyn Broker>, metrics: Metrics) -> Self {
-        Self { broker, metrics: Some(metrics) }
+        Self {
+            broker,
+            metrics: Some(metrics),
+        }
     }
 
     /// Publishes a new event (fresh id, now as `ts`) to `channel` (a client-side name such as
@@ -42,11 +48,17 @@ impl Publisher {
         kind: &str,
         data: serde_json::Value,
     ) -> Result<Option<Position>> {
-        self.publish_event(tenant_id, channel, &Event::new(kind, data)).await
+        self.publish_event(tenant_id, channel, &Event::new(kind, data))
+            .await
     }
 
     /// Publishes an event as it is, keeping its id (the outbox relay re-publishing a row).
-    pub async fn publish_event(&self, tenant_id: Uuid, channel: &str, event: &Event) -> Result<Option<Position>> {
+    pub async fn publish_event(
+        &self,
+        tenant_id: Uuid,
+        channel: &str,
+        event: &Event,
+    ) -> Result<Option<Position>> {
         let scoped = Channel::parse(channel)?.scoped(tenant_id);
         let position = self.broker.publish(&scoped, event.to_bytes(), true).await?;
         if let Some(metrics) = &self.metrics {
@@ -57,16 +69,32 @@ impl Publisher {
 
     /// Closes every connection of the user on every node (they were disabled or deleted).
     pub async fn disconnect_user(&self, tenant_id: Uuid, user_id: Uuid) -> Result<()> {
-        self.broker.control(&Control::DisconnectUser { tenant_id, user_id }).await
+        self.broker
+            .control(&Control::DisconnectUser { tenant_id, user_id })
+            .await
     }
 
     /// Closes the connections of one session on every node (logout, revoked refresh family).
     pub async fn disconnect_session(&self, tenant_id: Uuid, session_id: Uuid) -> Result<()> {
-        self.broker.control(&Control::DisconnectSession { tenant_id, session_id }).await
+        self.broker
+            .control(&Control::DisconnectSession {
+                tenant_id,
+                session_id,
+            })
+            .await
     }
 
     /// Tells every node that the conversation's participants changed.
-    pub async fn invalidate_conversation(&self, tenant_id: Uuid, conversation_id: Uuid) -> Result<()> {
-        self.broker.control(&Control::InvalidateConversation { tenant_id, conversation_id }).await
+    pub async fn invalidate_conversation(
+        &self,
+        tenant_id: Uuid,
+        conversation_id: Uuid,
+    ) -> Result<()> {
+        self.broker
+            .control(&Control::InvalidateConversation {
+                tenant_id,
+                conversation_id,
+            })
+            .await
     }
 }

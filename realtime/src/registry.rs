@@ -47,8 +47,22 @@ pub(crate) struct ConnHandle {
 }
 
 impl ConnHandle {
-    pub fn new(id: Uuid, tenant_id: Uuid, user_id: Uuid, session_id: Option<Uuid>, tx: mpsc::Sender<Outbound>) -> Self {
-        Self { id, tenant_id, user_id, session_id: Mutex::new(session_id), tx, close: OnceLock::new(), close_signal: Notify::new() }
+    pub fn new(
+        id: Uuid,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        session_id: Option<Uuid>,
+        tx: mpsc::Sender<Outbound>,
+    ) -> Self {
+        Self {
+            id,
+            tenant_id,
+            user_id,
+            session_id: Mutex::new(session_id),
+            tx,
+            close: OnceLock::new(),
+            close_signal: Notify::new(),
+        }
     }
 
     /// Asks the connection to close with `code`. Returns whether this was the first request.
@@ -101,7 +115,9 @@ impl Registry {
         Self {
             channels: DashMap::new(),
             connections: DashMap::new(),
-            locks: (0..LOCK_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
+            locks: (0..LOCK_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
             hasher: RandomState::new(),
             metrics,
             shutting_down: AtomicBool::new(false),
@@ -118,7 +134,10 @@ impl Registry {
         if self.is_shutting_down() {
             return false;
         }
-        self.connections.entry(conn.user_id).or_default().push(conn.clone());
+        self.connections
+            .entry(conn.user_id)
+            .or_default()
+            .push(conn.clone());
         self.metrics.connections.inc();
         true
     }
@@ -130,7 +149,8 @@ impl Registry {
             conns.retain(|c| c.id != conn.id);
             removed = conns.len() != before;
         }
-        self.connections.remove_if(&conn.user_id, |_, conns| conns.is_empty());
+        self.connections
+            .remove_if(&conn.user_id, |_, conns| conns.is_empty());
         if removed {
             self.metrics.connections.dec();
         }
@@ -138,7 +158,12 @@ impl Registry {
     }
 
     /// Adds `conn` to `channel`'s subscribers; on the channel's first, subscribes the node.
-    pub async fn subscribe(&self, broker: &dyn Broker, channel: &ScopedChannel, conn: &Arc<ConnHandle>) -> Result<()> {
+    pub async fn subscribe(
+        &self,
+        broker: &dyn Broker,
+        channel: &ScopedChannel,
+        conn: &Arc<ConnHandle>,
+    ) -> Result<()> {
         let _guard = self.lock(channel).lock().await;
         let needs_broker = {
             let mut entry = self.channels.entry(channel.clone()).or_default();
@@ -149,7 +174,8 @@ impl Registry {
         if needs_broker {
             if let Err(error) = broker.subscribe(channel).await {
                 self.remove_subscriber(channel, conn.id);
-                self.channels.remove_if(channel, |_, e| e.subscribers.is_empty());
+                self.channels
+                    .remove_if(channel, |_, e| e.subscribers.is_empty());
                 return Err(error);
             }
             if let Some(mut entry) = self.channels.get_mut(channel) {
@@ -171,7 +197,12 @@ impl Registry {
     /// If `channel` has no local subscribers left, unsubscribes the node from it.
     pub async fn release(&self, broker: &dyn Broker, channel: &ScopedChannel) {
         let _guard = self.lock(channel).lock().await;
-        let Some((_, entry)) = self.channels.remove_if(channel, |_, e| e.subscribers.is_empty()) else { return };
+        let Some((_, entry)) = self
+            .channels
+            .remove_if(channel, |_, e| e.subscribers.is_empty())
+        else {
+            return;
+        };
         if entry.broker_subscribed {
             if let Err(error) = broker.unsubscribe(channel).await {
                 tracing::debug!(%error, channel = %channel, "broker unsubscribe failed");
@@ -181,7 +212,9 @@ impl Registry {
 
     /// Queues `delivery` for every local subscriber of its channel.
     pub fn fan_out(&self, delivery: Delivery) {
-        let Some(entry) = self.channels.get(&delivery.channel) else { return };
+        let Some(entry) = self.channels.get(&delivery.channel) else {
+            return;
+        };
         let delivery = Arc::new(delivery);
         let mut delivered = 0;
         for conn in entry.subscribers.values() {
@@ -195,7 +228,11 @@ impl Registry {
     }
 
     /// Queues a control item for every local subscriber of `channel` (or of every channel).
-    pub fn notify_subscribers(&self, channel: Option<&ScopedChannel>, item: impl Fn(&ScopedChannel) -> Outbound) {
+    pub fn notify_subscribers(
+        &self,
+        channel: Option<&ScopedChannel>,
+        item: impl Fn(&ScopedChannel) -> Outbound,
+    ) {
         let notify = |channel: &ScopedChannel, entry: &ChannelSubscribers| {
             for conn in entry.subscribers.values() {
                 if let Err(mpsc::error::TrySendError::Full(_)) = conn.tx.try_send(item(channel)) {
@@ -225,7 +262,13 @@ impl Registry {
     }
 
     /// Closes every connection of a user, or only those of one session.
-    pub fn disconnect(&self, tenant_id: Uuid, user_id: Option<Uuid>, session_id: Option<Uuid>, code: CloseCode) {
+    pub fn disconnect(
+        &self,
+        tenant_id: Uuid,
+        user_id: Option<Uuid>,
+        session_id: Option<Uuid>,
+        code: CloseCode,
+    ) {
         let close_matching = |conns: &Vec<Arc<ConnHandle>>| {
             for conn in conns.iter().filter(|c| c.tenant_id == tenant_id) {
                 if session_id.is_none() || conn.session() == session_id {
@@ -239,7 +282,10 @@ impl Registry {
                     close_matching(&conns);
                 }
             }
-            None => self.connections.iter().for_each(|conns| close_matching(&conns)),
+            None => self
+                .connections
+                .iter()
+                .for_each(|conns| close_matching(&conns)),
         }
     }
 

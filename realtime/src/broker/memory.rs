@@ -43,11 +43,21 @@ struct ChannelState {
 
 impl ChannelState {
     fn new() -> Self {
-        Self { epoch: new_epoch().into(), top: 0, history: VecDeque::new(), last_used: Instant::now(), present: HashMap::new() }
+        Self {
+            epoch: new_epoch().into(),
+            top: 0,
+            history: VecDeque::new(),
+            last_used: Instant::now(),
+            present: HashMap::new(),
+        }
     }
 
     fn expire_history(&mut self, ttl: Duration) {
-        while self.history.front().is_some_and(|(_, _, at)| at.elapsed() > ttl) {
+        while self
+            .history
+            .front()
+            .is_some_and(|(_, _, at)| at.elapsed() > ttl)
+        {
             self.history.pop_front();
         }
     }
@@ -84,31 +94,56 @@ impl Broker for MemoryBroker {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {
                 tick.tick().await;
-                channels.retain(|_, state| state.last_used.elapsed() < meta_ttl || !state.present.is_empty());
+                channels.retain(|_, state| {
+                    state.last_used.elapsed() < meta_ttl || !state.present.is_empty()
+                });
             }
         });
         *self.sweeper.lock().expect("sweeper lock") = Some(sweeper);
     }
 
-    async fn publish(&self, channel: &ScopedChannel, event: Bytes, store: bool) -> Result<Option<Position>> {
-        let mut state = self.channels.entry(channel.clone()).or_insert_with(ChannelState::new);
+    async fn publish(
+        &self,
+        channel: &ScopedChannel,
+        event: Bytes,
+        store: bool,
+    ) -> Result<Option<Position>> {
+        let mut state = self
+            .channels
+            .entry(channel.clone())
+            .or_insert_with(ChannelState::new);
         state.last_used = Instant::now();
         let position = if store && self.history_size > 0 {
-            if state.history.back().is_some_and(|(_, _, at)| at.elapsed() > self.history_ttl) {
+            if state
+                .history
+                .back()
+                .is_some_and(|(_, _, at)| at.elapsed() > self.history_ttl)
+            {
                 state.history.clear();
             }
             state.top += 1;
             let offset = state.top;
-            state.history.push_back((offset, event.clone(), Instant::now()));
+            state
+                .history
+                .push_back((offset, event.clone(), Instant::now()));
             while state.history.len() > self.history_size {
                 state.history.pop_front();
             }
-            Some(Position { offset, epoch: state.epoch.clone() })
+            Some(Position {
+                offset,
+                epoch: state.epoch.clone(),
+            })
         } else {
             None
         };
         if let Some(handler) = self.handler.get() {
-            handler.publication(channel, Publication { position: position.clone(), event });
+            handler.publication(
+                channel,
+                Publication {
+                    position: position.clone(),
+                    event,
+                },
+            );
         }
         Ok(position)
     }
@@ -121,8 +156,16 @@ impl Broker for MemoryBroker {
         Ok(())
     }
 
-    async fn history(&self, channel: &ScopedChannel, since: Option<u64>, limit: usize) -> Result<History> {
-        let mut state = self.channels.entry(channel.clone()).or_insert_with(ChannelState::new);
+    async fn history(
+        &self,
+        channel: &ScopedChannel,
+        since: Option<u64>,
+        limit: usize,
+    ) -> Result<History> {
+        let mut state = self
+            .channels
+            .entry(channel.clone())
+            .or_insert_with(ChannelState::new);
         state.last_used = Instant::now();
         state.expire_history(self.history_ttl);
         let publications = match since {
@@ -135,11 +178,20 @@ impl Broker for MemoryBroker {
                 .collect(),
             None => Vec::new(),
         };
-        Ok(History { top: Position { offset: state.top, epoch: state.epoch.clone() }, publications })
+        Ok(History {
+            top: Position {
+                offset: state.top,
+                epoch: state.epoch.clone(),
+            },
+            publications,
+        })
     }
 
     async fn join(&self, channel: &ScopedChannel, conn_id: Uuid, user: &UserInfo) -> Result<()> {
-        let mut state = self.channels.entry(channel.clone()).or_insert_with(ChannelState::new);
+        let mut state = self
+            .channels
+            .entry(channel.clone())
+            .or_insert_with(ChannelState::new);
         let first = !state.present.values().any(|u| u.user_id == user.user_id);
         state.present.insert(conn_id, user.clone());
         if let (true, Some(handler)) = (first, self.handler.get()) {
@@ -149,8 +201,12 @@ impl Broker for MemoryBroker {
     }
 
     async fn leave(&self, channel: &ScopedChannel, conn_id: Uuid, user_id: Uuid) -> Result<()> {
-        let Some(mut state) = self.channels.get_mut(channel) else { return Ok(()) };
-        let Some(user) = state.present.remove(&conn_id) else { return Ok(()) };
+        let Some(mut state) = self.channels.get_mut(channel) else {
+            return Ok(());
+        };
+        let Some(user) = state.present.remove(&conn_id) else {
+            return Ok(());
+        };
         let last = !state.present.values().any(|u| u.user_id == user_id);
         if let (true, Some(handler)) = (last, self.handler.get()) {
             handler.presence(channel, PresenceChange::Left(vec![user]));
@@ -159,7 +215,9 @@ impl Broker for MemoryBroker {
     }
 
     async fn presence(&self, channel: &ScopedChannel) -> Result<Vec<UserInfo>> {
-        let Some(state) = self.channels.get(channel) else { return Ok(Vec::new()) };
+        let Some(state) = self.channels.get(channel) else {
+            return Ok(Vec::new());
+        };
         let mut users: Vec<UserInfo> = Vec::new();
         for user in state.present.values() {
             if !users.iter().any(|u| u.user_id == user.user_id) {

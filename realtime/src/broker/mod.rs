@@ -52,7 +52,10 @@ pub enum Control {
     /// The session was logged out or revoked: close its connections (4001).
     DisconnectSession { tenant_id: Uuid, session_id: Uuid },
     /// The conversation's participants changed: drop cached access and re-check subscribers.
-    InvalidateConversation { tenant_id: Uuid, conversation_id: Uuid },
+    InvalidateConversation {
+        tenant_id: Uuid,
+        conversation_id: Uuid,
+    },
 }
 
 /// A channel's current position and, when asked, the stored events after a given offset.
@@ -74,7 +77,10 @@ impl History {
         }
         let missed = self.top.offset - since.offset;
         self.publications.len() as u64 == missed
-            && self.publications.first().is_none_or(|(offset, _)| *offset == since.offset + 1)
+            && self
+                .publications
+                .first()
+                .is_none_or(|(offset, _)| *offset == since.offset + 1)
     }
 }
 
@@ -84,7 +90,12 @@ pub trait Broker: Send + Sync + 'static {
     fn attach(&self, handler: Arc<dyn BrokerHandler>);
 
     /// Stores (when `store`) and fans out one event; returns its position if stored.
-    async fn publish(&self, channel: &ScopedChannel, event: Bytes, store: bool) -> Result<Option<Position>>;
+    async fn publish(
+        &self,
+        channel: &ScopedChannel,
+        event: Bytes,
+        store: bool,
+    ) -> Result<Option<Position>>;
 
     /// Makes sure publications of `channel` reach this node. Returns once they will.
     async fn subscribe(&self, channel: &ScopedChannel) -> Result<()>;
@@ -92,7 +103,12 @@ pub trait Broker: Send + Sync + 'static {
     async fn unsubscribe(&self, channel: &ScopedChannel) -> Result<()>;
 
     /// The channel's position and, with `since`, up to `limit` stored events after it.
-    async fn history(&self, channel: &ScopedChannel, since: Option<u64>, limit: usize) -> Result<History>;
+    async fn history(
+        &self,
+        channel: &ScopedChannel,
+        since: Option<u64>,
+        limit: usize,
+    ) -> Result<History>;
 
     /// Adds one connection to the channel's presence (announced if it is the user's first).
     async fn join(&self, channel: &ScopedChannel, conn_id: Uuid, user: &UserInfo) -> Result<()>;
@@ -129,22 +145,37 @@ mod tests {
 
     fn history(top: u64, offsets: &[u64]) -> History {
         History {
-            top: Position { offset: top, epoch: "e".into() },
+            top: Position {
+                offset: top,
+                epoch: "e".into(),
+            },
             publications: offsets.iter().map(|o| (*o, Bytes::new())).collect(),
         }
     }
 
     fn at(offset: u64, epoch: &str) -> Position {
-        Position { offset, epoch: epoch.into() }
+        Position {
+            offset,
+            epoch: epoch.into(),
+        }
     }
 
     #[test]
     fn history_covers_a_gap_only_when_every_missed_offset_is_there() {
         assert!(history(5, &[4, 5]).covers(&at(3, "e")));
         assert!(history(5, &[]).covers(&at(5, "e")));
-        assert!(!history(5, &[5]).covers(&at(3, "e")), "offset 4 was trimmed");
-        assert!(!history(5, &[4, 5]).covers(&at(3, "other")), "another epoch");
+        assert!(
+            !history(5, &[5]).covers(&at(3, "e")),
+            "offset 4 was trimmed"
+        );
+        assert!(
+            !history(5, &[4, 5]).covers(&at(3, "other")),
+            "another epoch"
+        );
         assert!(!history(5, &[]).covers(&at(9, "e")), "ahead of the channel");
-        assert!(!history(9, &[4, 5]).covers(&at(3, "e")), "cut off by the limit");
+        assert!(
+            !history(9, &[4, 5]).covers(&at(3, "e")),
+            "cut off by the limit"
+        );
     }
 }

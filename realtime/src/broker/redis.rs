@@ -336,8 +336,10 @@ impl Shared {
     async fn wait_until_serving(&self) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
-            let probe: redis::RedisResult<i64> =
-                redis::cmd("EXISTS").arg(self.control_channel()).query_async(&mut self.commands.clone()).await;
+            let probe: redis::RedisResult<i64> = redis::cmd("EXISTS")
+                .arg(self.control_channel())
+                .query_async(&mut self.commands.clone())
+                .await;
             match probe {
                 Ok(_) => return,
                 Err(error) if tokio::time::Instant::now() > deadline => {
@@ -371,8 +373,11 @@ impl Shared {
             if self.stopped() {
                 return;
             }
-            let entries: Vec<_> =
-                self.present_here.iter().map(|e| (e.key().0.clone(), e.key().1, e.value().clone())).collect();
+            let entries: Vec<_> = self
+                .present_here
+                .iter()
+                .map(|e| (e.key().0.clone(), e.key().1, e.value().clone()))
+                .collect();
             let mut channels = HashSet::new();
             for (channel, conn_id, user) in entries {
                 if let Err(error) = self.join(&channel, conn_id, &user).await {
@@ -414,12 +419,19 @@ fn parse_message(payload: &[u8]) -> Option<Message> {
                 None
             } else {
                 let offset = std::str::from_utf8(offset).ok()?.parse().ok()?;
-                Some(Position { offset, epoch: std::str::from_utf8(epoch).ok()?.into() })
+                Some(Position {
+                    offset,
+                    epoch: std::str::from_utf8(epoch).ok()?.into(),
+                })
             };
             Some(Message::Publication(Publication { position, event }))
         }
-        b'j' => Some(Message::Presence(PresenceChange::Joined(vec![serde_json::from_slice(rest).ok()?]))),
-        b'l' => Some(Message::Presence(PresenceChange::Left(serde_json::from_slice(rest).ok()?))),
+        b'j' => Some(Message::Presence(PresenceChange::Joined(vec![
+            serde_json::from_slice(rest).ok()?,
+        ]))),
+        b'l' => Some(Message::Presence(PresenceChange::Left(
+            serde_json::from_slice(rest).ok()?,
+        ))),
         _ => None,
     }
 }
@@ -444,24 +456,43 @@ fn text(value: &Value) -> Option<String> {
 
 /// Reads `{top, epoch, [[id, [field, value, ...]], ...]}` from the history script.
 fn parse_history(value: Value) -> Option<History> {
-    let Value::Array(mut parts) = value else { return None };
+    let Value::Array(mut parts) = value else {
+        return None;
+    };
     if parts.len() != 3 {
         return None;
     }
     let entries = parts.pop()?;
     let epoch = text(&parts[1])?;
     let top = int(&parts[0])?;
-    let Value::Array(entries) = entries else { return None };
+    let Value::Array(entries) = entries else {
+        return None;
+    };
     let mut publications = Vec::with_capacity(entries.len());
     for entry in entries {
-        let Value::Array(entry) = entry else { return None };
-        let [id, Value::Array(fields)] = entry.as_slice() else { return None };
+        let Value::Array(entry) = entry else {
+            return None;
+        };
+        let [id, Value::Array(fields)] = entry.as_slice() else {
+            return None;
+        };
         let offset = text(id)?.strip_suffix("-0")?.parse().ok()?;
-        let data = fields.chunks(2).find(|kv| text(&kv[0]).as_deref() == Some("d")).map(|kv| &kv[1])?;
-        let Value::BulkString(data) = data else { return None };
+        let data = fields
+            .chunks(2)
+            .find(|kv| text(&kv[0]).as_deref() == Some("d"))
+            .map(|kv| &kv[1])?;
+        let Value::BulkString(data) = data else {
+            return None;
+        };
         publications.push((offset, Bytes::copy_from_slice(data)));
     }
-    Some(History { top: Position { offset: top, epoch: epoch.into() }, publications })
+    Some(History {
+        top: Position {
+            offset: top,
+            epoch: epoch.into(),
+        },
+        publications,
+    })
 }
 
 #[async_trait]
@@ -472,19 +503,37 @@ impl Broker for RedisBroker {
             return;
         }
         let span = tracing::info_span!("redis_broker", prefix = %self.shared.prefix);
-        let pubsub = tokio::spawn(self.shared.clone().run_pubsub(handler).instrument(span.clone()));
+        let pubsub = tokio::spawn(
+            self.shared
+                .clone()
+                .run_pubsub(handler)
+                .instrument(span.clone()),
+        );
         let presence = tokio::spawn(self.shared.clone().run_presence().instrument(span));
-        self.shared.tasks.lock().expect("tasks lock").extend([pubsub, presence]);
+        self.shared
+            .tasks
+            .lock()
+            .expect("tasks lock")
+            .extend([pubsub, presence]);
     }
 
-    async fn publish(&self, channel: &ScopedChannel, event: Bytes, store: bool) -> Result<Option<Position>> {
+    async fn publish(
+        &self,
+        channel: &ScopedChannel,
+        event: Bytes,
+        store: bool,
+    ) -> Result<Option<Position>> {
         let s = &self.shared;
         let mut commands = s.commands.clone();
         if !store || s.history_size == 0 {
             let mut message = Vec::with_capacity(event.len() + 3);
             message.extend_from_slice(b"e::");
             message.extend_from_slice(&event);
-            let _: i64 = redis::cmd("PUBLISH").arg(s.key("ch", channel)).arg(message).query_async(&mut commands).await?;
+            let _: i64 = redis::cmd("PUBLISH")
+                .arg(s.key("ch", channel))
+                .arg(message)
+                .query_async(&mut commands)
+                .await?;
             return Ok(None);
         }
         let (offset, epoch): (u64, String) = s
@@ -500,7 +549,10 @@ impl Broker for RedisBroker {
             .arg(s.key("ch", channel))
             .invoke_async(&mut commands)
             .await?;
-        Ok(Some(Position { offset, epoch: epoch.into() }))
+        Ok(Some(Position {
+            offset,
+            epoch: epoch.into(),
+        }))
     }
 
     async fn subscribe(&self, channel: &ScopedChannel) -> Result<()> {
@@ -530,7 +582,12 @@ impl Broker for RedisBroker {
         Ok(())
     }
 
-    async fn history(&self, channel: &ScopedChannel, since: Option<u64>, limit: usize) -> Result<History> {
+    async fn history(
+        &self,
+        channel: &ScopedChannel,
+        since: Option<u64>,
+        limit: usize,
+    ) -> Result<History> {
         let s = &self.shared;
         let value: Value = s
             .scripts
@@ -547,7 +604,9 @@ impl Broker for RedisBroker {
     }
 
     async fn join(&self, channel: &ScopedChannel, conn_id: Uuid, user: &UserInfo) -> Result<()> {
-        self.shared.present_here.insert((channel.clone(), conn_id), user.clone());
+        self.shared
+            .present_here
+            .insert((channel.clone(), conn_id), user.clone());
         self.shared.join(channel, conn_id, user).await
     }
 
@@ -601,13 +660,19 @@ impl Broker for RedisBroker {
     }
 
     fn stop(&self, goodbye: bool) {
-        self.shared.stopped.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.shared
+            .stopped
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         for task in self.shared.tasks.lock().expect("tasks lock").drain(..) {
             task.abort();
         }
         let shared = self.shared.clone();
         if goodbye {
-            let entries: Vec<_> = shared.present_here.iter().map(|e| (e.key().clone(), e.value().user_id)).collect();
+            let entries: Vec<_> = shared
+                .present_here
+                .iter()
+                .map(|e| (e.key().clone(), e.value().user_id))
+                .collect();
             shared.present_here.clear();
             tokio::spawn(async move {
                 for ((channel, conn_id), user_id) in entries {
@@ -640,15 +705,30 @@ mod tests {
 
     #[test]
     fn pubsub_messages_parse_into_publications_and_presence_changes() {
-        let Some(Message::Publication(p)) = parse_message(br#"e12:ab:cd:{"k":1}"#) else { panic!() };
-        assert_eq!(p.position, Some(Position { offset: 12, epoch: "ab".into() }));
+        let Some(Message::Publication(p)) = parse_message(br#"e12:ab:cd:{"k":1}"#) else {
+            panic!()
+        };
+        assert_eq!(
+            p.position,
+            Some(Position {
+                offset: 12,
+                epoch: "ab".into()
+            })
+        );
         assert_eq!(&p.event[..], br#"cd:{"k":1}"#);
-        let Some(Message::Publication(p)) = parse_message(br#"e::{"k":1}"#) else { panic!() };
+        let Some(Message::Publication(p)) = parse_message(br#"e::{"k":1}"#) else {
+            panic!()
+        };
         assert_eq!(p.position, None);
         assert_eq!(&p.event[..], br#"{"k":1}"#);
-        let user = r#"{"user_id":"0190c6f5-7f5b-7c8e-9c1a-2b3c4d5e6f70","name":"A","role":"staff"}"#;
-        assert!(matches!(parse_message(format!("j{user}").as_bytes()), Some(Message::Presence(PresenceChange::Joined(u))) if u.len() == 1));
-        assert!(matches!(parse_message(format!("l[{user},{user}]").as_bytes()), Some(Message::Presence(PresenceChange::Left(u))) if u.len() == 2));
+        let user =
+            r#"{"user_id":"0190c6f5-7f5b-7c8e-9c1a-2b3c4d5e6f70","name":"A","role":"staff"}"#;
+        assert!(
+            matches!(parse_message(format!("j{user}").as_bytes()), Some(Message::Presence(PresenceChange::Joined(u))) if u.len() == 1)
+        );
+        assert!(
+            matches!(parse_message(format!("l[{user},{user}]").as_bytes()), Some(Message::Presence(PresenceChange::Left(u))) if u.len() == 2)
+        );
         assert!(parse_message(b"x").is_none());
     }
 }

@@ -20,16 +20,28 @@ async fn a_patient_cannot_subscribe_to_clinic_channels_another_users_channel_or_
     let mut client = node.client(&patient).await;
 
     for channel in ["evaluations", "appointments", "presence", "inbox"] {
-        let reply = client.request(json!({"op": "subscribe", "channel": channel})).await;
-        assert_eq!((reply["op"].as_str(), reply["code"].as_str()), (Some("error"), Some("forbidden")), "{channel}: {reply}");
+        let reply = client
+            .request(json!({"op": "subscribe", "channel": channel}))
+            .await;
+        assert_eq!(
+            (reply["op"].as_str(), reply["code"].as_str()),
+            (Some("error"), Some("forbidden")),
+            "{channel}: {reply}"
+        );
     }
-    let reply = client.request(json!({"op": "subscribe", "channel": format!("user:{}", other.id)})).await;
+    let reply = client
+        .request(json!({"op": "subscribe", "channel": format!("user:{}", other.id)}))
+        .await;
     assert_eq!(reply["code"], "forbidden");
     for conversation in [not_theirs, Uuid::now_v7()] {
-        let reply = client.request(json!({"op": "subscribe", "channel": format!("conversation:{conversation}")})).await;
+        let reply = client
+            .request(json!({"op": "subscribe", "channel": format!("conversation:{conversation}")}))
+            .await;
         assert_eq!(reply["code"], "not_found", "{reply}");
     }
-    let reply = client.request(json!({"op": "presence", "channel": "presence"})).await;
+    let reply = client
+        .request(json!({"op": "presence", "channel": "presence"}))
+        .await;
     assert_eq!(reply["code"], "forbidden");
 
     // Still connected, and allowed what is theirs.
@@ -50,9 +62,13 @@ async fn staff_may_subscribe_to_clinic_channels_and_conversations_but_not_anothe
     for channel in ["evaluations", "appointments", "presence", "inbox"] {
         client.subscribe(channel).await;
     }
-    client.subscribe(&format!("conversation:{}", Uuid::now_v7())).await;
+    client
+        .subscribe(&format!("conversation:{}", Uuid::now_v7()))
+        .await;
     client.subscribe(&format!("user:{}", staff.id)).await;
-    let reply = client.request(json!({"op": "subscribe", "channel": format!("user:{}", admin.id)})).await;
+    let reply = client
+        .request(json!({"op": "subscribe", "channel": format!("user:{}", admin.id)}))
+        .await;
     assert_eq!(reply["code"], "forbidden");
 }
 
@@ -71,15 +87,45 @@ async fn a_patient_removed_from_a_conversation_loses_the_channel_on_every_node(
     client.subscribe(&channel).await;
 
     env.conversations.set(conversation, vec![]);
-    b.publisher().invalidate_conversation(env.tenant_id, conversation).await.unwrap();
+    b.publisher()
+        .invalidate_conversation(env.tenant_id, conversation)
+        .await
+        .unwrap();
 
     let withdrawn = client.next_op("error").await;
     assert_eq!(withdrawn["code"], "forbidden");
     assert_eq!(withdrawn["channel"], channel);
-    b.publisher().publish(env.tenant_id, &channel, "message.created", json!({"secret": true})).await.unwrap();
-    b.publisher().publish(env.tenant_id, &format!("user:{}", patient.id), "notification", json!({})).await.unwrap();
+    b.publisher()
+        .publish(
+            env.tenant_id,
+            &channel,
+            "message.created",
+            json!({"secret": true}),
+        )
+        .await
+        .unwrap();
+    b.publisher()
+        .publish(
+            env.tenant_id,
+            &format!("user:{}", patient.id),
+            "notification",
+            json!({}),
+        )
+        .await
+        .unwrap();
     client.subscribe(&format!("user:{}", patient.id)).await;
-    b.publisher().publish(env.tenant_id, &format!("user:{}", patient.id), "notification", json!({"after": true})).await.unwrap();
+    b.publisher()
+        .publish(
+            env.tenant_id,
+            &format!("user:{}", patient.id),
+            "notification",
+            json!({"after": true}),
+        )
+        .await
+        .unwrap();
     let next = client.next_event().await;
-    assert_eq!(next["event"]["data"]["after"], true, "nothing from the conversation arrived: {next}");
+    assert_eq!(
+        next["event"]["data"]["after"], true,
+        "nothing from the conversation arrived: {next}"
+    );
 }

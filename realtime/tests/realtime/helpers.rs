@@ -52,11 +52,16 @@ impl TestEnv {
         let owner = database.owner_pool().await.expect("owner pool");
         let pool = database.app_pool(4).await.expect("app pool");
         let auth = Arc::new(Authenticator::new(pool, auth).await.expect("authenticator"));
-        let tenant_id: Uuid = sqlx::query_scalar("INSERT INTO tenants (slug, name) VALUES ($1, 'Test Clinic') RETURNING id")
-            .bind(format!("clinic-{}", &Uuid::new_v4().simple().to_string()[..8]))
-            .fetch_one(&owner)
-            .await
-            .expect("tenant");
+        let tenant_id: Uuid = sqlx::query_scalar(
+            "INSERT INTO tenants (slug, name) VALUES ($1, 'Test Clinic') RETURNING id",
+        )
+        .bind(format!(
+            "clinic-{}",
+            &Uuid::new_v4().simple().to_string()[..8]
+        ))
+        .fetch_one(&owner)
+        .await
+        .expect("tenant");
         Self {
             owner,
             auth,
@@ -79,8 +84,16 @@ impl TestEnv {
         .await
         .expect("user");
         let session_id = self.session(user_id).await;
-        let token = self.auth.issue(user_id, self.tenant_id, role, session_id).expect("token").token;
-        TestUser { id: user_id, session_id, token }
+        let token = self
+            .auth
+            .issue(user_id, self.tenant_id, role, session_id)
+            .expect("token")
+            .token;
+        TestUser {
+            id: user_id,
+            session_id,
+            token,
+        }
     }
 
     pub async fn session(&self, user_id: Uuid) -> Uuid {
@@ -102,7 +115,11 @@ impl TestEnv {
 
     pub async fn redis_broker(&self, config: &Config) -> Arc<dyn Broker> {
         let url = config.redis_url.clone().unwrap_or_else(redis_url);
-        Arc::new(RedisBroker::connect(&url, &config.realtime).await.expect("redis broker"))
+        Arc::new(
+            RedisBroker::connect(&url, &config.realtime)
+                .await
+                .expect("redis broker"),
+        )
     }
 
     /// A hub node on the Redis at `url`.
@@ -133,12 +150,25 @@ impl TestEnv {
 
     pub async fn node(&self, config: Config, broker: Arc<dyn Broker>) -> Node {
         let mut registry = Registry::default();
-        let hub = Hub::new(&config, self.auth.clone(), broker, self.conversations.clone(), &mut registry);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let hub = Hub::new(
+            &config,
+            self.auth.clone(),
+            broker,
+            self.conversations.clone(),
+            &mut registry,
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().unwrap();
         let app = qivr_realtime::router(hub.clone());
         let server = tokio::spawn(async move { axum::serve(listener, app).await });
-        Node { addr, hub, registry, server }
+        Node {
+            addr,
+            hub,
+            registry,
+            server,
+        }
     }
 }
 
@@ -167,7 +197,9 @@ impl Node {
     /// Connects and authenticates as `user`.
     pub async fn client(&self, user: &TestUser) -> Client {
         let mut client = Client::connect(&self.url()).await;
-        let connected = client.request(json!({"op": "auth", "token": user.token})).await;
+        let connected = client
+            .request(json!({"op": "auth", "token": user.token}))
+            .await;
         assert_eq!(connected["op"], "connected", "{connected}");
         client
     }
@@ -204,8 +236,19 @@ impl Conversations {
 
 #[async_trait]
 impl ConversationAccess for Conversations {
-    async fn conversation(&self, _tenant_id: Uuid, conversation_id: Uuid) -> Result<Option<Conversation>, BoxError> {
-        Ok(self.0.lock().unwrap().get(&conversation_id).map(|p| Conversation { patient_user_ids: p.clone() }))
+    async fn conversation(
+        &self,
+        _tenant_id: Uuid,
+        conversation_id: Uuid,
+    ) -> Result<Option<Conversation>, BoxError> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap()
+            .get(&conversation_id)
+            .map(|p| Conversation {
+                patient_user_ids: p.clone(),
+            }))
     }
 }
 
@@ -227,12 +270,21 @@ pub enum Ended {
 
 impl Client {
     pub async fn connect(url: &str) -> Self {
-        let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("WebSocket connects");
-        Self { ws, next_id: 0, pending: VecDeque::new() }
+        let (ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("WebSocket connects");
+        Self {
+            ws,
+            next_id: 0,
+            pending: VecDeque::new(),
+        }
     }
 
     pub async fn send_text(&mut self, text: impl Into<String>) {
-        self.ws.send(Message::text(text.into())).await.expect("send");
+        self.ws
+            .send(Message::text(text.into()))
+            .await
+            .expect("send");
     }
 
     /// Sends `frame` with a fresh `id` and waits for the reply carrying it.
@@ -242,7 +294,10 @@ impl Client {
         frame["id"] = json!(id);
         self.send_text(frame.to_string()).await;
         loop {
-            let reply = self.read_socket().await.unwrap_or_else(|ended| panic!("connection ended ({ended:?}) awaiting reply {id}"));
+            let reply = self
+                .read_socket()
+                .await
+                .unwrap_or_else(|ended| panic!("connection ended ({ended:?}) awaiting reply {id}"));
             if reply["id"] == json!(id) {
                 return reply;
             }
@@ -251,7 +306,9 @@ impl Client {
     }
 
     pub async fn subscribe(&mut self, channel: &str) -> Value {
-        let reply = self.request(json!({"op": "subscribe", "channel": channel})).await;
+        let reply = self
+            .request(json!({"op": "subscribe", "channel": channel}))
+            .await;
         assert_eq!(reply["op"], "subscribed", "{reply}");
         reply
     }
@@ -273,10 +330,18 @@ impl Client {
 
     async fn read_socket(&mut self) -> Result<Value, Ended> {
         loop {
-            let message = tokio::time::timeout(PATIENCE, self.ws.next()).await.expect("a frame within the test's patience");
+            let message = tokio::time::timeout(PATIENCE, self.ws.next())
+                .await
+                .expect("a frame within the test's patience");
             match message {
-                Some(Ok(Message::Text(text))) => return Ok(serde_json::from_str(&text).expect("server frames are JSON")),
-                Some(Ok(Message::Close(frame))) => return Err(Ended::Closed(frame.map(|f| u16::from(f.code)).unwrap_or(1005))),
+                Some(Ok(Message::Text(text))) => {
+                    return Ok(serde_json::from_str(&text).expect("server frames are JSON"))
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    return Err(Ended::Closed(
+                        frame.map(|f| u16::from(f.code)).unwrap_or(1005),
+                    ))
+                }
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => return Err(Ended::Dropped),
             }
@@ -284,7 +349,9 @@ impl Client {
     }
 
     pub async fn next_frame(&mut self) -> Value {
-        self.read().await.unwrap_or_else(|ended| panic!("connection ended: {ended:?}"))
+        self.read()
+            .await
+            .unwrap_or_else(|ended| panic!("connection ended: {ended:?}"))
     }
 
     /// The next frame with this `op`, skipping others.

@@ -20,10 +20,20 @@ struct PrivateRedis {
 
 impl PrivateRedis {
     async fn start(persistent: bool) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let dir = std::env::temp_dir().join(format!("qivr-redis-{}", uuid::Uuid::new_v4().simple()));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir =
+            std::env::temp_dir().join(format!("qivr-redis-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut redis = Self { port, persistent, dir, child: None };
+        let mut redis = Self {
+            port,
+            persistent,
+            dir,
+            child: None,
+        };
         redis.launch().await;
         redis
     }
@@ -31,17 +41,35 @@ impl PrivateRedis {
     async fn launch(&mut self) {
         let mut command = Command::new("redis-server");
         command
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
             .arg("--dir")
             .arg(&self.dir)
-            .args(["--appendonly", if self.persistent { "yes" } else { "no" }, "--appendfsync", "always"])
+            .args([
+                "--appendonly",
+                if self.persistent { "yes" } else { "no" },
+                "--appendfsync",
+                "always",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true);
         self.child = Some(command.spawn().expect("redis-server runs"));
         let deadline = tokio::time::Instant::now() + PATIENCE;
-        while tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_err() {
-            assert!(tokio::time::Instant::now() < deadline, "redis-server did not start");
+        while tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .is_err()
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "redis-server did not start"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -66,8 +94,14 @@ impl Drop for PrivateRedis {
 /// Publishes, retrying while Redis comes back.
 async fn publish_retrying(publisher: &qivr_realtime::Publisher, tenant: uuid::Uuid, n: i64) {
     let deadline = tokio::time::Instant::now() + PATIENCE;
-    while let Err(error) = publisher.publish(tenant, "evaluations", "evaluation.updated", json!({"n": n})).await {
-        assert!(tokio::time::Instant::now() < deadline, "publishing never recovered: {error}");
+    while let Err(error) = publisher
+        .publish(tenant, "evaluations", "evaluation.updated", json!({"n": n}))
+        .await
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "publishing never recovered: {error}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -79,7 +113,10 @@ async fn after_redis_restarts_under_a_running_hub_delivery_resumes_without_losin
 ) {
     let env = TestEnv::new(options).await;
     let mut redis = PrivateRedis::start(true).await;
-    let (a, b) = (env.redis_node_at(&redis.url()).await, env.redis_node_at(&redis.url()).await);
+    let (a, b) = (
+        env.redis_node_at(&redis.url()).await,
+        env.redis_node_at(&redis.url()).await,
+    );
     let staff = env.user(Role::Staff, "Sam Staff").await;
     let mut client = a.client(&staff).await;
     client.subscribe("evaluations").await;
@@ -98,7 +135,10 @@ async fn after_redis_restarts_under_a_running_hub_delivery_resumes_without_losin
         assert_eq!(client.next_event().await["event"]["data"]["n"], n);
     }
     let text = a.metrics_text();
-    assert!(text.contains("qivr_realtime_redis_reconnects_total 1"), "{text}");
+    assert!(
+        text.contains("qivr_realtime_redis_reconnects_total 1"),
+        "{text}"
+    );
 }
 
 #[sqlx::test(migrator = "qivr_shared::db::MIGRATOR")]
@@ -118,9 +158,15 @@ async fn when_redis_comes_back_empty_clients_are_told_to_recover_and_get_recover
     redis.kill().await;
     redis.launch().await;
 
-    assert_eq!(client.closed().await, Ended::Closed(4008), "history is gone: the client must recover");
+    assert_eq!(
+        client.closed().await,
+        Ended::Closed(4008),
+        "history is gone: the client must recover"
+    );
     let mut client = node.client(&staff).await;
-    let reply = client.subscribe_since("evaluations", &seen["offset"], &seen["epoch"]).await;
+    let reply = client
+        .subscribe_since("evaluations", &seen["offset"], &seen["epoch"])
+        .await;
     assert_eq!(reply["recovered"], false);
     assert_ne!(reply["epoch"], seen["epoch"]);
     publish_retrying(&node.publisher(), env.tenant_id, 2).await;

@@ -65,6 +65,10 @@ SQLX_OFFLINE=false DATABASE_URL="$check_url" cargo sqlx prepare --workspace --ch
 psql "$DATABASE_URL" -qc "DROP DATABASE $check_db WITH (FORCE)" >/dev/null
 
 ensure_web_built    # before the Rust tests, which check how the server serves the built apps
+if [ ! -x tools/ses-emulator/node_modules/.bin/aws-ses-v2-local ]; then
+  log "installing the SES v2 emulator for the email tests"
+  npm ci --prefix tools/ses-emulator --no-audit --no-fund >/dev/null
+fi
 
 log "Rust tests"
 if cargo nextest --version >/dev/null 2>&1; then

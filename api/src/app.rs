@@ -45,7 +45,7 @@ pub struct Roles {
     pub api: bool,
     /// The WebSocket hub at `/ws`.
     pub realtime: bool,
-    /// Background work: the outbox relay.
+    /// Background work: the outbox relay, email delivery, unread-message notifications.
     pub workers: bool,
 }
 
@@ -57,8 +57,9 @@ pub struct Application {
     listener: tokio::net::TcpListener,
     router: Router,
     hub: Option<Hub>,
-    /// Background tasks (the outbox relay) to stop on shutdown.
-    background: Option<(CancellationToken, JoinHandle<()>)>,
+    /// Stops the background work (outbox relay, email) on shutdown.
+    stop_background: CancellationToken,
+    background: Vec<JoinHandle<()>>,
 }
 
 impl Application {
@@ -72,13 +73,21 @@ impl Application {
         let hub = roles.realtime.then(|| Hub::new(&config, auth.clone(), broker.clone(), Arc::new(DatabaseConversations { pool: pool.clone() }), &mut registry));
         let publisher = match &hub {
             Some(hub) => hub.publisher(),
-            None => Publisher::new(broker),
+            None => Publisher::new(broker.clone()),
         };
-        let background = roles.workers.then(|| {
-            let stop = CancellationToken::new();
-            let relay = tokio::spawn(qivr_workers::relay::run(pool.clone(), publisher.clone(), stop.clone()));
-            (stop, relay)
-        });
+        let stop_background = CancellationToken::new();
+        let mut background = Vec::new();
+        if roles.workers {
+            let mailer = qivr_workers::email::Mailer::from_config(&config).await;
+            background.push(tokio::spawn(qivr_workers::relay::run(pool.clone(), publisher.clone(), stop_background.clone())));
+            background.push(tokio::spawn(qivr_workers::email::run(pool.clone(), mailer, stop_background.clone())));
+            background.push(tokio::spawn(qivr_workers::notifications::run(
+                pool.clone(),
+                broker.clone(),
+                config.clone(),
+                stop_background.clone(),
+            )));
+        }
         let listener = tokio::net::TcpListener::bind(config.addr).await?;
         let state = AppState(Arc::new(App {
             login_throttle: LoginThrottle::per_minute(config.auth.login_attempts_per_minute),
@@ -94,7 +103,7 @@ impl Application {
         if let Some(hub) = &hub {
             router = router.merge(qivr_realtime::router(hub.clone()));
         }
-        Ok(Self { listener, router, hub, background })
+        Ok(Self { listener, router, hub, stop_background, background })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -113,9 +122,9 @@ impl Application {
         };
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, service).with_graceful_shutdown(signal).await;
-        if let Some((stop, relay)) = self.background {
-            stop.cancel();
-            let _ = relay.await;
+        self.stop_background.cancel();
+        for task in self.background {
+            let _ = task.await;
         }
         served
     }

@@ -2,7 +2,7 @@
 //!
 //! Sources, later ones winning: built-in defaults, `qivr.toml` in the working directory (or the
 //! file named by `QIVR_CONFIG`), then the environment. `DATABASE_URL` and `REDIS_URL` keep their
-//! conventional names; everything else is `QIVR_<FIELD>` (nested fields with `__`, e.g.
+//! conventional names, and so does `SES_ENDPOINT`; everything else is `QIVR_<FIELD>` (nested fields with `__`, e.g.
 //! `QIVR_AUTH__IDLE_TIMEOUT_SECS=600`). Every setting is optional: unset means the embedded
 //! default described on the field, so `qivr serve` runs on a bare machine.
 
@@ -36,7 +36,32 @@ pub struct Config {
     /// `public_url`. Empty: same-origin only.
     pub allowed_origins: Vec<String>,
     pub auth: AuthConfig,
+    /// SES v2 endpoint (`SES_ENDPOINT`), e.g. a local emulator. Unset, and with
+    /// `email.use_ses` false: the dev mailbox (emails are stored, never sent).
+    pub ses_endpoint: Option<String>,
+    pub email: EmailConfig,
     pub realtime: RealtimeConfig,
+}
+
+/// Outgoing email.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct EmailConfig {
+    /// Send through Amazon SES with the standard AWS configuration (region, credentials from
+    /// the environment or the instance role) even without `SES_ENDPOINT`.
+    pub use_ses: bool,
+    /// The sender address (verified in SES).
+    pub from: String,
+    /// Region for SES when the AWS environment names none.
+    pub region: String,
+    /// A message unread this long by a recipient who is not online gets them one email.
+    pub unread_notify_after_secs: u64,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        Self { use_ses: false, from: "Qivr <no-reply@qivr.local>".into(), region: "us-east-1".into(), unread_notify_after_secs: 300 }
+    }
 }
 
 /// Token lifetimes and brute-force protection.
@@ -147,6 +172,8 @@ impl Default for Config {
             log_json: false,
             allowed_origins: Vec::new(),
             auth: AuthConfig::default(),
+            ses_endpoint: None,
+            email: EmailConfig::default(),
             realtime: RealtimeConfig::default(),
         }
     }
@@ -172,7 +199,7 @@ impl Config {
         let file = std::env::var("QIVR_CONFIG").unwrap_or_else(|_| "qivr.toml".into());
         Figment::new()
             .merge(Toml::file(file))
-            .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL"]).lowercase(true))
+            .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL", "SES_ENDPOINT"]).lowercase(true))
             .merge(Env::prefixed("QIVR_").ignore(&["CONFIG"]).split("__"))
             .extract()
     }

@@ -1,9 +1,15 @@
-//! Background work: the outbox relay that publishes whatever the fast path missed, and (as
-//! their issues land) the job queue claimed with `FOR UPDATE SKIP LOCKED`, notifications,
-//! reminders, and email through SES v2 or the dev mailbox.
+//! Background work, run by `qivr serve` (role `workers`) or `qivr worker`.
 //!
 //! # Layout
 //!
 //! - [`relay`]: the outbox relay, and marking rows the fast path published.
+//! - [`email`]: delivering queued emails through SES v2, or keeping them in the dev mailbox.
+//! - [`notifications`]: queueing "you have an unread message" emails for offline recipients.
+//!
+//! Work queues are tables claimed with `FOR UPDATE SKIP LOCKED`, so any number of worker
+//! processes share them safely. Workers read across clinics only in transactions that say so
+//! (`app.relay` / `app.worker`), which row-level security admits.
 
+pub mod email;
+pub mod notifications;
 pub mod relay;

@@ -247,19 +247,23 @@ pub async fn create_appointment(State(state): State<AppState>, caller: Caller, J
     .fetch_one(&mut *tx)
     .await
     .map_err(double_booking)?;
+    let mut staged = Vec::new();
     if let Some(evaluation_id) = body.evaluation_id {
         // language=PostgreSQL
-        sqlx::query!(
+        let scheduled = sqlx::query!(
             "UPDATE evaluations SET status = 'scheduled' WHERE tenant_id = $1 AND id = $2 AND status = 'triaged'",
             tenant_id,
             evaluation_id
         )
         .execute(&mut *tx)
         .await?;
+        if scheduled.rows_affected() > 0 {
+            staged.extend(super::evaluations::announce(&mut tx, tenant_id, evaluation_id, "evaluation.updated").await?);
+        }
     }
     caller.audit(&mut tx, Entry::patient("appointment.create", patient_id, "appointment", id)).await?;
     let appointment = fetch(&mut tx, tenant_id, id).await?;
-    let staged = announce(&mut tx, &appointment, "appointment.created", is_patient, "booked").await?;
+    staged.extend(announce(&mut tx, &appointment, "appointment.created", is_patient, "booked").await?);
     tx.commit().await?;
     state.events.publish(staged).await;
     Ok((StatusCode::CREATED, Json(appointment)))

@@ -434,7 +434,7 @@ pub async fn update_evaluation(State(state): State<AppState>, Clinic(caller): Cl
 
 /// Stages `kind` for the evaluation: the queue item on `evaluations`, and the status on the
 /// patient's own channel when they have a portal login.
-async fn announce(tx: &mut Tx, tenant_id: Uuid, id: Uuid, kind: &str) -> ApiResult<Vec<Staged>> {
+pub(crate) async fn announce(tx: &mut Tx, tenant_id: Uuid, id: Uuid, kind: &str) -> ApiResult<Vec<Staged>> {
     let evaluation = fetch_evaluation(tx, tenant_id, id).await?;
     // language=PostgreSQL
     let patient_user = sqlx::query_scalar!("SELECT user_id FROM patients WHERE tenant_id = $1 AND id = $2", tenant_id, evaluation.patient_id)

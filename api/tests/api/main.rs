@@ -5,6 +5,7 @@ mod access;
 mod appointments;
 mod auth;
 mod conventions;
+mod email;
 mod evaluations;
 mod external_identity;
 mod helpers;

@@ -44,7 +44,7 @@ pub struct NewIdentityProvider {
 }
 
 /// The clinic's registered identity providers.
-#[utoipa::path(get, path = "/identity-providers", tag = "identity", security(("bearer" = [])),
+#[utoipa::path(get, path = "/identity-providers", operation_id = "list_identity_providers", tag = "identity", security(("bearer" = [])),
     responses((status = 200, body = Page<IdentityProvider>), (status = 403, body = Problem)))]
 pub async fn list_providers(State(state): State<AppState>, Admin(caller): Admin) -> ApiResult<Json<Page<IdentityProvider>>> {
     let mut tx = caller.begin(&state).await?;
@@ -62,7 +62,7 @@ pub async fn list_providers(State(state): State<AppState>, Admin(caller): Admin)
 }
 
 /// Registers an identity provider.
-#[utoipa::path(post, path = "/identity-providers", tag = "identity", request_body = NewIdentityProvider, security(("bearer" = [])),
+#[utoipa::path(post, path = "/identity-providers", operation_id = "create_identity_provider", tag = "identity", request_body = NewIdentityProvider, security(("bearer" = [])),
     responses((status = 201, body = IdentityProvider), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_provider(State(state): State<AppState>, Admin(caller): Admin, Json(body): Json<NewIdentityProvider>) -> ApiResult<(StatusCode, Json<IdentityProvider>)> {
     let mut checks = Checks::new();
@@ -95,7 +95,7 @@ pub async fn create_provider(State(state): State<AppState>, Admin(caller): Admin
 }
 
 /// Removes an identity provider; its tokens stop working at once.
-#[utoipa::path(delete, path = "/identity-providers/{id}", tag = "identity", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/identity-providers/{id}", operation_id = "delete_identity_provider", tag = "identity", security(("bearer" = [])),
     responses((status = 204), (status = 404, body = Problem)))]
 pub async fn delete_provider(State(state): State<AppState>, Admin(caller): Admin, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
     let mut tx = caller.begin(&state).await?;

@@ -284,10 +284,10 @@ export interface paths {
             cookie?: never;
         };
         /** The clinic's registered identity providers. */
-        get: operations["list_providers__identity_providers"];
+        get: operations["list_identity_providers"];
         put?: never;
         /** Registers an identity provider. */
-        post: operations["create_provider__identity_providers"];
+        post: operations["create_identity_provider"];
         delete?: never;
         options?: never;
         head?: never;
@@ -305,7 +305,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** Removes an identity provider; its tokens stop working at once. */
-        delete: operations["delete_provider"];
+        delete: operations["delete_identity_provider"];
         options?: never;
         head?: never;
         patch?: never;
@@ -467,10 +467,10 @@ export interface paths {
             cookie?: never;
         };
         /** The clinic's providers, active first, by name. */
-        get: operations["list_providers__providers"];
+        get: operations["list_providers"];
         put?: never;
         /** Adds a provider. */
-        post: operations["create_provider__providers"];
+        post: operations["create_provider"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2120,7 +2120,7 @@ export interface operations {
             };
         };
     };
-    list_providers__identity_providers: {
+    list_identity_providers: {
         parameters: {
             query?: never;
             header?: never;
@@ -2147,7 +2147,7 @@ export interface operations {
             };
         };
     };
-    create_provider__identity_providers: {
+    create_identity_provider: {
         parameters: {
             query?: never;
             header?: never;
@@ -2186,7 +2186,7 @@ export interface operations {
             };
         };
     };
-    delete_provider: {
+    delete_identity_provider: {
         parameters: {
             query?: never;
             header?: never;
@@ -2703,7 +2703,7 @@ export interface operations {
             };
         };
     };
-    list_providers__providers: {
+    list_providers: {
         parameters: {
             query?: never;
             header?: never;
@@ -2722,7 +2722,7 @@ export interface operations {
             };
         };
     };
-    create_provider__providers: {
+    create_provider: {
         parameters: {
             query?: never;
             header?: never;

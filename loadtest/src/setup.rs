@@ -111,7 +111,7 @@ impl LocalHub {
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let app = qivr_realtime::router(hub.clone());
+        let app = qivr_realtime::router::<()>(hub.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });

@@ -14,8 +14,9 @@ use crate::hub::Hub;
 /// the buffer's capacity stays with the connection.
 const WRITE_BUFFER_BYTES: usize = 4 * 1024;
 
-/// `GET /ws`, with the hub as state. Merge it into the application's router.
-pub fn router(hub: Hub) -> Router {
+/// `GET /ws`, with the hub as its state, as a router of any outer state `S`, so it merges
+/// into the application's router: `Router::new()....merge(qivr_realtime::router(hub))`.
+pub fn router<S: Clone + Send + Sync + 'static>(hub: Hub) -> Router<S> {
     Router::new().route("/ws", get(upgrade)).with_state(hub)
 }
 

@@ -161,7 +161,7 @@ impl TestEnv {
             .await
             .expect("bind");
         let addr = listener.local_addr().unwrap();
-        let app = qivr_realtime::router(hub.clone());
+        let app = qivr_realtime::router::<()>(hub.clone());
         let server = tokio::spawn(async move { axum::serve(listener, app).await });
         Node {
             addr,

@@ -125,8 +125,8 @@ describe('clinic dashboard', () => {
   });
 
   test('the session outlives the access token through silent refresh', async (t) => {
-    // Only when the server issues short-lived access tokens (scripts/test.sh sets
-    // QIVR_AUTH__ACCESS_TTL_SECS=20), so the wait stays short.
+    // Only when the server issues short-lived access tokens (QIVR_AUTH__ACCESS_TTL_SECS=20),
+    // so the wait stays short. (The realtime client's token refresh is tested in Vitest.)
     const res = await fetch(`${baseUrl}/api/v1/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

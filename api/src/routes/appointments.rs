@@ -263,7 +263,7 @@ pub async fn create_appointment(State(state): State<AppState>, caller: Caller, J
     }
     caller.audit(&mut tx, Entry::patient("appointment.create", patient_id, "appointment", id)).await?;
     let appointment = fetch(&mut tx, tenant_id, id).await?;
-    staged.extend(announce(&mut tx, &appointment, "appointment.created", is_patient, "booked").await?);
+    staged.extend(announce(&mut tx, tenant_id, &appointment, "appointment.created", is_patient, "booked").await?);
     tx.commit().await?;
     state.events.publish(staged).await;
     Ok((StatusCode::CREATED, Json(appointment)))
@@ -360,7 +360,7 @@ pub async fn update_appointment(State(state): State<AppState>, caller: Caller, P
     };
     let moved = appointment.starts_at != current.starts_at || appointment.provider_id != current.provider_id;
     let tell_patient = what == "cancelled" || moved || (current.status == "requested" && appointment.status == "scheduled");
-    let staged = announce(&mut tx, &appointment, kind, is_patient, if tell_patient { what } else { "" }).await?;
+    let staged = announce(&mut tx, tenant_id, &appointment, kind, is_patient, if tell_patient { what } else { "" }).await?;
     tx.commit().await?;
     state.events.publish(staged).await;
     Ok(Json(appointment))
@@ -448,8 +448,7 @@ async fn settings(tx: &mut Tx, tenant_id: Uuid) -> sqlx::Result<ClinicSettings> 
 /// Stages the events of an appointment change and, when `email` names what happened
 /// (`booked`, `changed`, `cancelled`), queues the patient's email. `by_patient` tells staff
 /// dashboards to alert: the patient booked or cancelled themselves.
-async fn announce(tx: &mut Tx, appointment: &Appointment, kind: &str, by_patient: bool, email: &str) -> ApiResult<Vec<Staged>> {
-    let tenant_id = appointment_tenant(tx).await?;
+async fn announce(tx: &mut Tx, tenant_id: Uuid, appointment: &Appointment, kind: &str, by_patient: bool, email: &str) -> ApiResult<Vec<Staged>> {
     let mut data = serde_json::to_value(appointment).expect("appointments serialize");
     data["by_patient"] = by_patient.into();
     let mut staged = vec![events::stage(tx, tenant_id, "appointments".into(), kind, data.clone()).await?];
@@ -487,11 +486,6 @@ async fn announce(tx: &mut Tx, appointment: &Appointment, kind: &str, by_patient
         .await?;
     }
     Ok(staged)
-}
-
-async fn appointment_tenant(tx: &mut Tx) -> sqlx::Result<Uuid> {
-    // language=PostgreSQL
-    sqlx::query_scalar!(r#"SELECT app_tenant_id() AS "tenant_id!""#).fetch_one(&mut **tx).await
 }
 
 async fn fetch(tx: &mut Tx, tenant_id: Uuid, id: Uuid) -> ApiResult<Appointment> {

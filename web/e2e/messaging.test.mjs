@@ -14,10 +14,11 @@ async function waitLive(page) {
   await page.locator('[data-testid=live-status][data-status=open]').waitFor();
 }
 
-/** The number on a badge (0 when it is not shown). */
+/** The number on a badge (0 when it is not shown). Reads without waiting: the badge may vanish
+ *  between any two steps, so a count-then-read would race it. */
 async function badgeCount(locator) {
-  if ((await locator.count()) === 0) return 0;
-  return Number(await locator.getAttribute('data-count'));
+  const counts = await locator.evaluateAll((els) => els.map((el) => Number(el.getAttribute('data-count'))));
+  return counts[0] ?? 0;
 }
 
 /** Waits until `read()` returns something `ok` accepts; returns it. */

@@ -90,3 +90,12 @@ pub fn normalize_email(value: &str) -> String {
 pub fn patch<'de, T: Deserialize<'de>, D: Deserializer<'de>>(de: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(de).map(Some)
 }
+
+/// A PATCH text field as `(was it sent, its cleaned value)`, for `CASE WHEN $sent THEN $value`
+/// updates that can also clear a field.
+pub fn patch_text(field: Option<Option<String>>) -> (bool, Option<String>) {
+    match field {
+        Some(value) => (true, clean(value)),
+        None => (false, None),
+    }
+}

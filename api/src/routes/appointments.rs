@@ -26,7 +26,7 @@ use crate::extract::{Admin, Caller, Json, Path, Query};
 use crate::pagination::{Page, PageParams};
 use crate::routes::patients::own_patient_id;
 use crate::state::AppState;
-use crate::validate::{clean, patch, Checks, LONG_TEXT, SHORT_TEXT};
+use crate::validate::{clean, patch, patch_text, Checks, LONG_TEXT, SHORT_TEXT};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -320,9 +320,9 @@ pub async fn update_appointment(State(state): State<AppState>, caller: Caller, P
     check_times(&mut checks, starts_at, ends_at);
     checks.optional("cancel_reason", body.cancel_reason.as_deref(), SHORT_TEXT);
     checks.optional("kind", body.kind.as_deref(), 50);
-    let (set_location, location) = split(body.location);
-    let (set_video, video_url) = split(body.video_url);
-    let (set_notes, notes) = split(body.notes);
+    let (set_location, location) = patch_text(body.location);
+    let (set_video, video_url) = patch_text(body.video_url);
+    let (set_notes, notes) = patch_text(body.notes);
     checks.optional("notes", notes.as_deref(), LONG_TEXT);
     checks.finish()?;
 
@@ -538,12 +538,6 @@ fn within_hours(hours: &[super::providers::WorkingHours], starts_at: DateTime<Ut
         })
 }
 
-fn split(field: Option<Option<String>>) -> (bool, Option<String>) {
-    match field {
-        Some(value) => (true, clean(value)),
-        None => (false, None),
-    }
-}
 
 #[cfg(test)]
 mod tests {

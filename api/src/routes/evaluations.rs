@@ -25,7 +25,7 @@ use crate::extract::{Caller, Clinic, Json, Path, Query};
 use crate::pagination::{Page, PageParams};
 use crate::routes::patients::own_patient_id;
 use crate::state::AppState;
-use crate::validate::{clean, patch, Checks, LONG_TEXT, SHORT_TEXT};
+use crate::validate::{clean, patch, patch_text, Checks, LONG_TEXT, SHORT_TEXT};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -403,10 +403,7 @@ pub async fn update_evaluation(State(state): State<AppState>, Clinic(caller): Cl
         Some(value) => (true, value),
         None => (false, None),
     };
-    let (set_notes, notes) = match body.notes {
-        Some(value) => (true, clean(value)),
-        None => (false, None),
-    };
+    let (set_notes, notes) = patch_text(body.notes);
     // language=PostgreSQL
     sqlx::query!(
         "UPDATE evaluations SET status = coalesce($3, status), urgency = coalesce($4, urgency),

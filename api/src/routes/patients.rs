@@ -22,7 +22,7 @@ use crate::extract::{Caller, Clinic, Json, Path, Query};
 use crate::pagination::{Page, PageParams};
 use crate::routes::users::invite;
 use crate::state::AppState;
-use crate::validate::{clean, normalize_email, patch, Checks, LONG_TEXT, SHORT_TEXT};
+use crate::validate::{clean, normalize_email, patch, patch_text, Checks, LONG_TEXT, SHORT_TEXT};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -257,13 +257,13 @@ pub async fn update_patient(State(state): State<AppState>, caller: Caller, Path(
     let mut tx = caller.begin(&state).await?;
     ensure_visible(&mut tx, &caller, id).await?;
     // `set_x` says whether the field was sent; the value may be NULL to clear it.
-    let (set_sex, sex) = split(body.sex);
-    let (set_email, email) = split(email);
-    let (set_phone, phone) = split(body.phone);
-    let (set_address, address) = split(body.address);
-    let (set_history, history) = split(body.medical_history);
-    let (set_medications, medications) = split(body.medications);
-    let (set_allergies, allergies) = split(body.allergies);
+    let (set_sex, sex) = patch_text(body.sex);
+    let (set_email, email) = patch_text(email);
+    let (set_phone, phone) = patch_text(body.phone);
+    let (set_address, address) = patch_text(body.address);
+    let (set_history, history) = patch_text(body.medical_history);
+    let (set_medications, medications) = patch_text(body.medications);
+    let (set_allergies, allergies) = patch_text(body.allergies);
     // language=PostgreSQL
     let patient = sqlx::query_as!(
         Patient,
@@ -498,7 +498,7 @@ pub async fn update_condition(State(state): State<AppState>, Clinic(caller): Cli
         None if status == "resolved" => current.resolved_date.or_else(|| Some(Utc::now().date_naive())),
         None => None,
     };
-    let (set_notes, notes) = split(body.notes);
+    let (set_notes, notes) = patch_text(body.notes);
     let mut checks = Checks::new();
     if let Some(name) = &body.name {
         checks.required("name", name, SHORT_TEXT);
@@ -627,12 +627,4 @@ fn check_condition(checks: &mut Checks, status: &str, onset: Option<NaiveDate>, 
         }
     }
     checks.optional("notes", notes, LONG_TEXT);
-}
-
-/// `(was the field sent, its cleaned value)` for a PATCH field.
-fn split(field: Option<Option<String>>) -> (bool, Option<String>) {
-    match field {
-        Some(value) => (true, clean(value)),
-        None => (false, None),
-    }
 }

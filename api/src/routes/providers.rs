@@ -15,7 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Admin, Caller, Json, Path};
 use crate::pagination::Page;
 use crate::state::AppState;
-use crate::validate::{clean, patch, Checks, SHORT_TEXT};
+use crate::validate::{clean, patch, patch_text, Checks, SHORT_TEXT};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_providers, create_provider)).routes(routes!(update_provider))
@@ -151,10 +151,7 @@ pub async fn update_provider(State(state): State<AppState>, Admin(caller): Admin
         check_hours(&mut checks, hours);
     }
     checks.finish()?;
-    let (set_specialty, specialty) = match body.specialty {
-        Some(value) => (true, clean(value)),
-        None => (false, None),
-    };
+    let (set_specialty, specialty) = patch_text(body.specialty);
     let mut tx = caller.begin(&state).await?;
     // language=PostgreSQL
     let row = sqlx::query_as!(

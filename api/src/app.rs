@@ -81,6 +81,7 @@ impl Application {
             let mailer = qivr_workers::email::Mailer::from_config(&config).await;
             background.push(tokio::spawn(qivr_workers::relay::run(pool.clone(), publisher.clone(), stop_background.clone())));
             background.push(tokio::spawn(qivr_workers::email::run(pool.clone(), mailer, stop_background.clone())));
+            background.push(tokio::spawn(qivr_workers::appointments::run(pool.clone(), stop_background.clone())));
             background.push(tokio::spawn(qivr_workers::notifications::run(
                 pool.clone(),
                 broker.clone(),
@@ -134,7 +135,7 @@ impl Application {
 #[openapi(
     info(title = "Qivr API", description = "The Qivr clinic platform's REST API. Errors are RFC 9457 problem details."),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "users"), (name = "patients"), (name = "evaluations"), (name = "appointments"), (name = "messaging"), (name = "audit"), (name = "identity"))
+    tags((name = "auth"), (name = "users"), (name = "patients"), (name = "evaluations"), (name = "appointments"), (name = "messaging"), (name = "audit"), (name = "identity"), (name = "mailbox"))
 )]
 struct ApiDoc;
 

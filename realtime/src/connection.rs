@@ -111,6 +111,7 @@ pub(crate) async fn serve(hub: Hub, mut socket: impl Socket) {
             handle,
             user: user_info(&principal),
             expires_at: principal.expires_at,
+            refresh_at: refresh_at(principal.expires_at, config.refresh_before_expiry_secs),
             principal,
             subs: HashMap::new(),
             limiter: RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst)),
@@ -239,6 +240,8 @@ struct Conn {
     strikes: u32,
     /// When the current token expires (Unix seconds).
     expires_at: i64,
+    /// When to send `refresh_required` (unix seconds); see [`refresh_at`].
+    refresh_at: i64,
     refresh_sent: bool,
 }
 
@@ -317,12 +320,8 @@ impl Conn {
 
     /// When the token timer next fires: `refresh_required` first, then expiry.
     fn token_deadline(&self) -> Instant {
-        let before = if self.refresh_sent {
-            0
-        } else {
-            self.hub.0.config.refresh_before_expiry_secs as i64
-        };
-        Instant::now() + Duration::from_secs((self.expires_in() - before).max(0) as u64)
+        let at = if self.refresh_sent { self.expires_at } else { self.refresh_at };
+        Instant::now() + Duration::from_secs((at - chrono::Utc::now().timestamp()).max(0) as u64)
     }
 
     async fn on_token_timer(&mut self, socket: &mut impl Socket) -> Result<(), Stop> {
@@ -996,6 +995,7 @@ impl Conn {
         }
         *self.handle.session_id.lock().expect("session lock") = principal.session_id;
         self.expires_at = principal.expires_at;
+        self.refresh_at = refresh_at(principal.expires_at, self.hub.0.config.refresh_before_expiry_secs);
         self.refresh_sent = false;
         self.user = user_info(&principal);
         self.principal = principal;
@@ -1041,5 +1041,28 @@ impl Drop for Conn {
                 }
             }
         });
+    }
+}
+
+/// When a token expiring at `expires_at` should be refreshed: `lead` seconds before expiry, but
+/// not before two thirds of its remaining life (and at least a second before expiry). A lead
+/// longer than a short token's life would ask for a refresh at once, so every page load would
+/// race a refresh in flight.
+fn refresh_at(expires_at: i64, lead: u64) -> i64 {
+    let remaining = expires_at - chrono::Utc::now().timestamp();
+    expires_at - (lead as i64).min((remaining / 3).max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refresh_at;
+
+    #[test]
+    fn refresh_is_asked_for_at_most_a_third_of_the_remaining_life_before_expiry() {
+        let now = chrono::Utc::now().timestamp();
+        assert_eq!(refresh_at(now + 900, 60), now + 840);
+        assert_eq!(refresh_at(now + 30, 60), now + 20);
+        assert_eq!(refresh_at(now + 2, 60), now + 1);
+        assert!(refresh_at(now - 5, 60) < now);
     }
 }

@@ -82,6 +82,11 @@ pub struct AuthConfig {
     pub lockout_secs: u64,
     /// Login attempts allowed per client address per minute, across all accounts.
     pub login_attempts_per_minute: u32,
+    /// A refresh token presented again within this many seconds of its rotation is rotated
+    /// again instead of revoking the session: a browser that navigates away while a refresh is
+    /// in flight never sees the response and retries with the old token. Later reuse still
+    /// revokes the whole session.
+    pub refresh_reuse_grace_secs: u64,
 }
 
 /// The realtime hub (`GET /ws`, DESIGN §6): its limits, timeouts and the history and presence
@@ -189,6 +194,7 @@ impl Default for AuthConfig {
             max_failed_logins: 5,
             lockout_secs: 15 * 60,
             login_attempts_per_minute: 30,
+            refresh_reuse_grace_secs: 30,
         }
     }
 }

@@ -51,6 +51,7 @@ pub async fn notify_once(pool: &PgPool, broker: &dyn Broker, config: &Config) ->
              AND EXISTS (SELECT 1 FROM messages m
                          WHERE m.conversation_id = r.conversation_id
                            AND m.sender_user_id IS DISTINCT FROM r.user_id
+                           AND m.sender_role <> 'system'
                            AND m.created_at <= now() - make_interval(secs => $1)
                            AND m.created_at > coalesce((SELECT created_at FROM messages WHERE id = r.last_read_message_id), '-infinity'))
              AND NOT EXISTS (SELECT 1 FROM notification_preferences p

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use qivr_shared::auth::Role;
 use qivr_shared::tenancy::Tx;
 use qivr_shared::Problem;
+use qivr_workers::appointments::{Notice, What};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -24,6 +25,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::events::{self, Staged};
 use crate::extract::{Admin, Caller, Json, Path, Query};
 use crate::pagination::{Page, PageParams};
+use crate::routes::conversations::post_system_message;
 use crate::routes::patients::own_patient_id;
 use crate::state::AppState;
 use crate::validate::{clean, patch, patch_text, Checks, LONG_TEXT, SHORT_TEXT};
@@ -263,7 +265,8 @@ pub async fn create_appointment(State(state): State<AppState>, caller: Caller, J
     }
     caller.audit(&mut tx, Entry::patient("appointment.create", patient_id, "appointment", id)).await?;
     let appointment = fetch(&mut tx, tenant_id, id).await?;
-    staged.extend(announce(&mut tx, tenant_id, &appointment, "appointment.created", is_patient, "booked").await?);
+    let notice = (appointment.status != "requested").then_some(What::Booked);
+    staged.extend(announce(&mut tx, &caller, &appointment, "appointment.created", is_patient, notice).await?);
     tx.commit().await?;
     state.events.publish(staged).await;
     Ok((StatusCode::CREATED, Json(appointment)))
@@ -353,14 +356,17 @@ pub async fn update_appointment(State(state): State<AppState>, caller: Caller, P
     .map_err(double_booking)?;
     caller.audit(&mut tx, Entry::patient("appointment.update", current.patient_id, "appointment", id)).await?;
     let appointment = fetch(&mut tx, tenant_id, id).await?;
-    let (kind, what) = if appointment.status == "cancelled" && current.status != "cancelled" {
-        ("appointment.cancelled", "cancelled")
-    } else {
-        ("appointment.updated", "changed")
-    };
+    let cancelled = appointment.status == "cancelled" && current.status != "cancelled";
+    let kind = if cancelled { "appointment.cancelled" } else { "appointment.updated" };
     let moved = appointment.starts_at != current.starts_at || appointment.provider_id != current.provider_id;
-    let tell_patient = what == "cancelled" || moved || (current.status == "requested" && appointment.status == "scheduled");
-    let staged = announce(&mut tx, tenant_id, &appointment, kind, is_patient, if tell_patient { what } else { "" }).await?;
+    let notice = if cancelled {
+        Some(What::Cancelled)
+    } else if current.status == "requested" && appointment.status == "scheduled" {
+        Some(What::Booked)
+    } else {
+        moved.then_some(What::Changed)
+    };
+    let staged = announce(&mut tx, &caller, &appointment, kind, is_patient, notice).await?;
     tx.commit().await?;
     state.events.publish(staged).await;
     Ok(Json(appointment))
@@ -445,19 +451,25 @@ async fn settings(tx: &mut Tx, tenant_id: Uuid) -> sqlx::Result<ClinicSettings> 
         .await
 }
 
-/// Stages the events of an appointment change and, when `email` names what happened
-/// (`booked`, `changed`, `cancelled`), queues the patient's email. `by_patient` tells staff
-/// dashboards to alert: the patient booked or cancelled themselves.
-async fn announce(tx: &mut Tx, tenant_id: Uuid, appointment: &Appointment, kind: &str, by_patient: bool, email: &str) -> ApiResult<Vec<Staged>> {
+/// Stages the events of an appointment change and, when `notice` says what the patient should
+/// be told, queues their email (unless they turned these off) and posts it as a system message
+/// in their open conversation. `by_patient` tells staff dashboards to alert: the patient booked
+/// or cancelled themselves.
+async fn announce(tx: &mut Tx, caller: &Caller, appointment: &Appointment, kind: &str, by_patient: bool, notice: Option<What>) -> ApiResult<Vec<Staged>> {
+    let tenant_id = caller.principal.tenant_id;
     let mut data = serde_json::to_value(appointment).expect("appointments serialize");
     data["by_patient"] = by_patient.into();
     let mut staged = vec![events::stage(tx, tenant_id, "appointments".into(), kind, data.clone()).await?];
     // language=PostgreSQL
     let patient = sqlx::query!(
-        "SELECT p.user_id, p.email, p.first_name, t.name AS clinic FROM patients p JOIN tenants t ON t.id = p.tenant_id
-         WHERE p.tenant_id = $1 AND p.id = $2",
+        r#"SELECT p.user_id, p.email, p.first_name, t.name AS clinic, coalesce(s.timezone, 'UTC') AS "timezone!",
+                  EXISTS (SELECT 1 FROM notification_preferences n WHERE n.tenant_id = p.tenant_id AND n.user_id = p.user_id
+                          AND n.kind = $3 AND NOT n.email) AS "opted_out!"
+           FROM patients p JOIN tenants t ON t.id = p.tenant_id LEFT JOIN clinic_settings s ON s.tenant_id = p.tenant_id
+           WHERE p.tenant_id = $1 AND p.id = $2"#,
         tenant_id,
-        appointment.patient_id
+        appointment.patient_id,
+        What::Booked.kind(),
     )
     .fetch_one(&mut **tx)
     .await?;
@@ -465,26 +477,31 @@ async fn announce(tx: &mut Tx, tenant_id: Uuid, appointment: &Appointment, kind:
         data.as_object_mut().expect("an object").remove("notes");
         staged.push(events::stage(tx, tenant_id, format!("user:{user_id}"), kind, data).await?);
     }
-    if let (false, Some(to)) = (email.is_empty(), patient.email) {
-        let when = appointment.starts_at.format("%A %e %B %Y, %H:%M UTC");
-        let body = format!(
-            "Hello {},\n\nYour appointment with {} at {} on {when} has been {email}.\n\n\
-             You can see your appointments in the patient portal.\n",
-            patient.first_name, appointment.provider_name, patient.clinic
-        );
+    let Some(what) = notice else { return Ok(staged) };
+    let notice = Notice {
+        first_name: &patient.first_name,
+        provider: &appointment.provider_name,
+        clinic: &patient.clinic,
+        starts_at: appointment.starts_at,
+        timezone: &patient.timezone,
+    };
+    if let (false, Some(to)) = (patient.opted_out, &patient.email) {
+        let (subject, body) = notice.compose(what);
         // language=PostgreSQL
         sqlx::query!(
-            "INSERT INTO emails (tenant_id, idempotency_key, to_address, subject, body_text)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING",
+            "INSERT INTO emails (tenant_id, idempotency_key, to_address, subject, body_text, kind)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING",
             tenant_id,
-            format!("appointment:{}:{email}:{}", appointment.id, appointment.updated_at.timestamp_micros()),
+            what.idempotency_key(appointment.id, appointment.updated_at),
             to,
-            format!("Appointment {email}: {when}"),
+            subject,
             body,
+            what.kind(),
         )
         .execute(&mut **tx)
         .await?;
     }
+    staged.extend(post_system_message(tx, caller, appointment.patient_id, &notice.headline(what)).await?);
     Ok(staged)
 }
 

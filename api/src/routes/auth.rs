@@ -229,7 +229,8 @@ pub async fn refresh(State(state): State<AppState>, client: ClientInfo, Json(bod
     .ok_or_else(ended)?;
     let actor = Actor { user_id: Some(row.user_id), role: Some(row.role) };
 
-    if row.used_at.is_some() {
+    let grace = chrono::Duration::seconds(state.auth.config().refresh_reuse_grace_secs as i64);
+    if row.used_at.is_some_and(|used_at| used_at + grace < chrono::Utc::now()) {
         revoke_session(&mut tx, tenant_id, row.session_id, "refresh_reuse").await?;
         let entry = Entry::new("auth.refresh_reuse").detail(serde_json::json!({ "session_id": row.session_id }));
         audit::record(&mut tx, tenant_id, actor, &client, entry).await?;
@@ -242,8 +243,9 @@ pub async fn refresh(State(state): State<AppState>, client: ClientInfo, Json(bod
         return Err(ended());
     }
 
+    // Within the grace window a used token keeps its first `used_at`, so the window never grows.
     // language=PostgreSQL
-    sqlx::query!("UPDATE refresh_tokens SET used_at = now() WHERE tenant_id = $1 AND id = $2", tenant_id, row.id)
+    sqlx::query!("UPDATE refresh_tokens SET used_at = coalesce(used_at, now()) WHERE tenant_id = $1 AND id = $2", tenant_id, row.id)
         .execute(&mut *tx)
         .await?;
     // language=PostgreSQL

@@ -38,6 +38,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_conversation, update_conversation))
         .routes(routes!(list_messages, send_message))
         .routes(routes!(mark_read))
+        .routes(routes!(list_reads))
 }
 
 /// Longest message body, in characters.
@@ -192,7 +193,7 @@ pub async fn create_conversation(State(state): State<AppState>, caller: Caller, 
     caller.audit(&mut tx, Entry::patient("conversation.create", patient_id, "conversation", id)).await?;
     let mut staged = Vec::new();
     if let Some(text) = body.body {
-        staged = insert_message(&mut tx, &caller, id, patient_id, text.trim(), None).await?.1;
+        staged = insert_message(&mut tx, &caller, Author::Caller, id, patient_id, text.trim(), None).await?.1;
     } else {
         staged.extend(announce_conversation(&mut tx, tenant_id, id).await?);
     }
@@ -345,7 +346,7 @@ pub async fn send_message(State(state): State<AppState>, caller: Caller, Path(id
             return Ok((StatusCode::OK, Json(existing)));
         }
     }
-    let (message, staged) = insert_message(&mut tx, &caller, id, conversation.patient_id, body.body.trim_end(), body.client_id).await?;
+    let (message, staged) = insert_message(&mut tx, &caller, Author::Caller, id, conversation.patient_id, body.body.trim_end(), body.client_id).await?;
     tx.commit().await?;
     state.events.publish(staged).await;
     Ok((StatusCode::CREATED, Json(message)))
@@ -390,7 +391,8 @@ pub async fn mark_read(State(state): State<AppState>, caller: Caller, Path(id): 
         r#"INSERT INTO conversation_reads AS r (tenant_id, conversation_id, user_id, unread_count, last_read_message_id, last_read_at)
            SELECT $1, $2, $3,
                   (SELECT count(*) FROM messages m WHERE m.conversation_id = $2 AND m.created_at > $5
-                     AND m.sender_user_id IS DISTINCT FROM $3 AND m.deleted_at IS NULL)::int,
+                     AND m.sender_user_id IS DISTINCT FROM $3 AND m.deleted_at IS NULL
+                     AND (m.sender_role <> 'system' OR $6))::int,
                   $4, now()
            ON CONFLICT (conversation_id, user_id) DO UPDATE
            SET unread_count = CASE WHEN r.last_read_at IS NULL
@@ -406,6 +408,7 @@ pub async fn mark_read(State(state): State<AppState>, caller: Caller, Path(id): 
         user_id,
         body.up_to,
         up_to.created_at,
+        caller.principal.role == Role::Patient,
     )
     .fetch_one(&mut *tx)
     .await?;
@@ -421,10 +424,60 @@ pub async fn mark_read(State(state): State<AppState>, caller: Caller, Path(id): 
     Ok(Json(ReadState { conversation_id: id, up_to: read.up_to, unread_count: read.unread_count, read_at: read.read_at }))
 }
 
-/// Stores a message, bumps everyone else's unread count and stages the events.
-async fn insert_message(tx: &mut Tx, caller: &Caller, conversation_id: Uuid, patient_id: Uuid, body: &str, client_id: Option<String>) -> ApiResult<(Message, Vec<Staged>)> {
+/// How far one participant has read.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadMarker {
+    pub user_id: Uuid,
+    pub user_name: String,
+    /// `patient`, `staff` or `admin`.
+    pub role: String,
+    pub up_to: Uuid,
+    pub read_at: DateTime<Utc>,
+}
+
+/// How far each participant has read: what "Seen" shows after a reload (live changes arrive
+/// as `message.read` on the conversation's channel).
+#[utoipa::path(get, path = "/conversations/{id}/reads", tag = "messaging", security(("bearer" = [])),
+    responses((status = 200, body = [ReadMarker]), (status = 404, body = Problem)))]
+pub async fn list_reads(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<Vec<ReadMarker>>> {
+    let mut tx = caller.begin(&state).await?;
+    let conversation = fetch(&mut tx, &caller, id).await?;
+    // language=PostgreSQL
+    let reads = sqlx::query_as!(
+        ReadMarker,
+        r#"SELECT r.user_id, u.name AS user_name, u.role::text AS "role!", r.last_read_message_id AS "up_to!", r.last_read_at AS "read_at!"
+           FROM conversation_reads r JOIN users u ON u.id = r.user_id
+           WHERE r.tenant_id = $1 AND r.conversation_id = $2 AND r.last_read_message_id IS NOT NULL
+             AND r.last_read_at IS NOT NULL AND u.deleted_at IS NULL
+           ORDER BY r.last_read_at DESC"#,
+        caller.principal.tenant_id,
+        id
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    caller.audit(&mut tx, Entry::patient("conversation.reads", conversation.patient_id, "conversation", id)).await?;
+    tx.commit().await?;
+    Ok(Json(reads))
+}
+
+/// Who a message is from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Author {
+    /// The caller, who has read it; everyone else has one more unread.
+    Caller,
+    /// The clinic's system, on the caller's behalf (e.g. "Appointment booked"): no sender, and
+    /// unread only for the patient, whom it informs.
+    System,
+}
+
+/// Stores a message, bumps the unread counts it should and stages the events.
+async fn insert_message(tx: &mut Tx, caller: &Caller, author: Author, conversation_id: Uuid, patient_id: Uuid, body: &str, client_id: Option<String>) -> ApiResult<(Message, Vec<Staged>)> {
     let tenant_id = caller.principal.tenant_id;
-    let sender = caller.principal.user_id;
+    let system = author == Author::System;
+    let (sender, role, name) = match author {
+        Author::Caller => (Some(caller.principal.user_id), caller.principal.role.as_str(), Some(caller.principal.name.as_str())),
+        Author::System => (None, "system", None),
+    };
     // language=PostgreSQL
     let message = sqlx::query_as!(
         Message,
@@ -438,41 +491,45 @@ async fn insert_message(tx: &mut Tx, caller: &Caller, conversation_id: Uuid, pat
         tenant_id,
         conversation_id,
         sender,
-        caller.principal.role.as_str(),
+        role,
         body,
         client_id,
-        caller.principal.name,
+        name,
     )
     .fetch_one(&mut **tx)
     .await?;
-    // The sender has read their own message; everyone else (the patient's login and every
-    // active clinic user) has one more unread.
+    // Everyone but the sender (the patient's login and every active clinic user) has one more
+    // unread; a system message only the patient.
     // language=PostgreSQL
     sqlx::query!(
         "INSERT INTO conversation_reads AS r (tenant_id, conversation_id, user_id, unread_count)
          SELECT $1, $2, u.id, 1 FROM users u
-         WHERE u.tenant_id = $1 AND u.id <> $3 AND u.deleted_at IS NULL AND u.disabled_at IS NULL
+         WHERE u.tenant_id = $1 AND u.id IS DISTINCT FROM $3 AND u.deleted_at IS NULL AND u.disabled_at IS NULL
            AND (u.role <> 'patient' OR u.id = (SELECT user_id FROM patients WHERE id = $4))
+           AND (NOT $5 OR u.role = 'patient')
          ON CONFLICT (conversation_id, user_id) DO UPDATE SET unread_count = r.unread_count + 1",
         tenant_id,
         conversation_id,
         sender,
         patient_id,
+        system,
     )
     .execute(&mut **tx)
     .await?;
-    // language=PostgreSQL
-    sqlx::query!(
-        "INSERT INTO conversation_reads AS r (tenant_id, conversation_id, user_id, unread_count, last_read_message_id, last_read_at)
-         VALUES ($1, $2, $3, 0, $4, now())
-         ON CONFLICT (conversation_id, user_id) DO UPDATE SET unread_count = 0, last_read_message_id = $4, last_read_at = now()",
-        tenant_id,
-        conversation_id,
-        sender,
-        message.id,
-    )
-    .execute(&mut **tx)
-    .await?;
+    if let Some(sender) = sender {
+        // language=PostgreSQL
+        sqlx::query!(
+            "INSERT INTO conversation_reads AS r (tenant_id, conversation_id, user_id, unread_count, last_read_message_id, last_read_at)
+             VALUES ($1, $2, $3, 0, $4, now())
+             ON CONFLICT (conversation_id, user_id) DO UPDATE SET unread_count = 0, last_read_message_id = $4, last_read_at = now()",
+            tenant_id,
+            conversation_id,
+            sender,
+            message.id,
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
     // language=PostgreSQL
     sqlx::query!(
         "UPDATE conversations SET last_message_at = $3 WHERE tenant_id = $1 AND id = $2",
@@ -487,6 +544,26 @@ async fn insert_message(tx: &mut Tx, caller: &Caller, conversation_id: Uuid, pat
     let mut staged = vec![events::stage(tx, tenant_id, format!("conversation:{conversation_id}"), "message.created", data).await?];
     staged.extend(announce_conversation(tx, tenant_id, conversation_id).await?);
     Ok((message, staged))
+}
+
+/// Posts a system message (e.g. "Appointment booked: …") in the patient's most recently active
+/// open conversation, in the caller's transaction. A patient without an open conversation gets
+/// none: the change reaches them by its own event and email.
+pub(crate) async fn post_system_message(tx: &mut Tx, caller: &Caller, patient_id: Uuid, body: &str) -> ApiResult<Vec<Staged>> {
+    // language=PostgreSQL
+    let conversation = sqlx::query_scalar!(
+        "SELECT id FROM conversations
+         WHERE tenant_id = $1 AND patient_id = $2 AND status = 'open' AND deleted_at IS NULL
+         ORDER BY coalesce(last_message_at, created_at) DESC LIMIT 1",
+        caller.principal.tenant_id,
+        patient_id
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    match conversation {
+        Some(id) => Ok(insert_message(tx, caller, Author::System, id, patient_id, body, None).await?.1),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// Stages `conversation.updated`: on `inbox` with every clinic user's unread count, and on

@@ -8,6 +8,8 @@ pub mod conversations;
 pub mod evaluations;
 pub mod health;
 pub mod identity_providers;
+pub mod mailbox;
+pub mod notification_preferences;
 pub mod patients;
 pub mod providers;
 pub mod users;
@@ -27,4 +29,6 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(conversations::routes())
         .merge(audit::routes())
         .merge(identity_providers::routes())
+        .merge(mailbox::routes())
+        .merge(notification_preferences::routes())
 }

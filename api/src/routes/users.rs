@@ -251,8 +251,8 @@ pub async fn invite(state: &AppState, tx: &mut Tx, caller: &Caller, user_id: Uui
     );
     // language=PostgreSQL
     sqlx::query!(
-        "INSERT INTO emails (tenant_id, idempotency_key, to_address, subject, body_text)
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO emails (tenant_id, idempotency_key, to_address, subject, body_text, kind)
+         VALUES ($1, $2, $3, $4, $5, 'invitation')",
         tenant_id,
         format!("invitation:{invitation_id}"),
         email,

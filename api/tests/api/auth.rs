@@ -92,7 +92,11 @@ async fn refresh_rotates_and_reusing_a_rotated_token_revokes_the_whole_session()
     assert_ne!(second.refresh, first.refresh);
     assert_eq!(app.get("/api/v1/me", &second.access).await.status, StatusCode::OK);
 
-    // Someone replays the first (already rotated) refresh token.
+    // Someone replays the first (already rotated) refresh token after the grace window.
+    sqlx::query("UPDATE refresh_tokens SET used_at = now() - interval '1 minute' WHERE used_at IS NOT NULL")
+        .execute(&app.owner)
+        .await
+        .unwrap();
     let replay = refresh(&app, &first.refresh).await;
     replay.assert_problem(401);
     assert!(replay.body["detail"].as_str().unwrap().contains("revoked"));
@@ -104,6 +108,31 @@ async fn refresh_rotates_and_reusing_a_rotated_token_revokes_the_whole_session()
     // Another login of the same user is unaffected.
     let other = app.login("harbour-physio", "staff").await;
     assert_eq!(app.get("/api/v1/me", &other.access).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_refresh_retried_within_the_grace_window_rotates_again_instead_of_revoking() {
+    // A browser navigated away while its refresh was in flight: it never saw the response and
+    // retries with the token it still has.
+    let app = spawn_app().await;
+    let first = app.login("harbour-physio", "patient1").await;
+    let used_at = || async {
+        sqlx::query_scalar::<_, chrono::DateTime<chrono::Utc>>("SELECT used_at FROM refresh_tokens WHERE used_at IS NOT NULL")
+            .fetch_all(&app.owner)
+            .await
+            .unwrap()
+    };
+    let lost = session(&refresh(&app, &first.refresh).await);
+    let rotated_at = used_at().await;
+
+    let retried = refresh(&app, &first.refresh).await;
+    assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
+    let retried = session(&retried);
+    assert_eq!(app.get("/api/v1/me", &retried.access).await.status, StatusCode::OK);
+    assert_eq!(app.get("/api/v1/me", &lost.access).await.status, StatusCode::OK);
+    // The retry keeps the first rotation's time, so retrying never extends the window.
+    assert_eq!(used_at().await, rotated_at);
+    assert_eq!(refresh(&app, &retried.refresh).await.status, StatusCode::OK);
 }
 
 #[tokio::test]

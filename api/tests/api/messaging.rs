@@ -98,6 +98,7 @@ async fn patients_cannot_reach_another_patients_or_another_clinics_conversation(
         app.get(&format!("/api/v1/conversations/{id}/messages"), &intruder.access).await.assert_problem(404);
         app.post(&format!("/api/v1/conversations/{id}/messages"), &intruder.access, json!({ "body": "hi" })).await.assert_problem(404);
         app.post(&format!("/api/v1/conversations/{id}/read"), &intruder.access, json!({ "up_to": message_id })).await.assert_problem(404);
+        app.get(&format!("/api/v1/conversations/{id}/reads"), &intruder.access).await.assert_problem(404);
         let listed = app.get("/api/v1/conversations", &intruder.access).await;
         assert!(listed.body["items"].as_array().unwrap().iter().all(|c| c["id"] != id.as_str()));
     }
@@ -157,4 +158,56 @@ async fn staff_start_assign_and_see_typing_which_is_never_stored() {
     assert_eq!(typing["kind"], "typing");
     let outbox: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE kind = 'typing'").fetch_one(&app.owner).await.unwrap();
     assert_eq!(outbox, 0);
+}
+
+#[tokio::test]
+async fn read_positions_survive_a_reload() {
+    let app = spawn_app().await;
+    let patient = app.login("harbour-physio", "patient1").await;
+    let staff = app.login("harbour-physio", "staff").await;
+    let id = app.post("/api/v1/conversations", &patient.access, json!({ "subject": "Knee", "body": "Is swelling normal?" })).await.body["id"].as_str().unwrap().to_string();
+    let messages = app.get(&format!("/api/v1/conversations/{id}/messages"), &staff.access).await;
+    let first = messages.body["items"][0]["id"].clone();
+    app.post(&format!("/api/v1/conversations/{id}/read"), &staff.access, json!({ "up_to": first })).await;
+
+    let reads = app.get(&format!("/api/v1/conversations/{id}/reads"), &patient.access).await;
+    assert_eq!(reads.status, StatusCode::OK, "{}", reads.body);
+    let by_role = |role: &str| reads.body.as_array().unwrap().iter().find(|r| r["role"] == role).cloned();
+    assert_eq!(by_role("staff").unwrap()["up_to"], first, "the clinic's read receipt is there after a reload");
+    assert_eq!(by_role("patient").unwrap()["up_to"], first, "the sender has read their own message");
+}
+
+#[tokio::test]
+async fn booking_an_appointment_posts_a_system_message_that_only_the_patient_counts_as_unread() {
+    let app = spawn_app().await;
+    let patient = app.login("harbour-physio", "patient2").await;
+    let staff = app.login("harbour-physio", "staff").await;
+    let id = app.post("/api/v1/conversations", &patient.access, json!({ "subject": "Booking", "body": "Can I come in next week?" })).await.body["id"].as_str().unwrap().to_string();
+    app.get(&format!("/api/v1/conversations/{id}"), &staff.access).await;
+    let first = app.get(&format!("/api/v1/conversations/{id}/messages"), &staff.access).await.body["items"][0]["id"].clone();
+    app.post(&format!("/api/v1/conversations/{id}/read"), &staff.access, json!({ "up_to": first })).await;
+    let mut chat = app.socket(&patient.access).await;
+    chat.subscribe(&format!("conversation:{id}")).await;
+
+    let provider = app.get("/api/v1/providers", &staff.access).await.body["items"][0]["id"].clone();
+    let start = chrono::Utc::now() + chrono::Duration::days(8);
+    let booked = app
+        .post(
+            "/api/v1/appointments",
+            &staff.access,
+            json!({ "patient_id": app.patient_id("harbour-physio", 2).await, "provider_id": provider,
+                    "starts_at": start.to_rfc3339(), "ends_at": (start + chrono::Duration::minutes(45)).to_rfc3339() }),
+        )
+        .await;
+    assert_eq!(booked.status, StatusCode::CREATED, "{}", booked.body);
+
+    let event = chat.next_event().await;
+    assert_eq!(event["kind"], "message.created");
+    assert_eq!(event["data"]["sender_role"], "system");
+    assert_eq!(event["data"]["sender_user_id"], serde_json::Value::Null);
+    assert!(event["data"]["body"].as_str().unwrap().starts_with("Appointment booked with "), "{}", event["data"]);
+    let for_patient = app.get(&format!("/api/v1/conversations/{id}"), &patient.access).await;
+    assert_eq!(for_patient.body["unread_count"], 1);
+    let for_staff = app.get(&format!("/api/v1/conversations/{id}"), &staff.access).await;
+    assert_eq!(for_staff.body["unread_count"], 0, "staff caused it; it is not news to the clinic");
 }

@@ -310,6 +310,30 @@ describe('admin screens and invitations', () => {
     await page.context().close();
   });
 
+  test('an admin reads an invitation in the mailbox; staff cannot open it', async () => {
+    const email = `e2e-mailbox-${uniqueSuffix()}@example.test`;
+    await apiCall(await apiToken(ADMIN), 'POST', '/users', { email, name: 'Mailbox Reader', role: 'staff' });
+    const page = await newPage(browser);
+    await signIn(page, 'clinic', ADMIN);
+    await page.getByRole('link', { name: 'Mailbox' }).click();
+    await page.getByLabel('Recipient', { exact: true }).fill(email);
+    const row = page.getByTestId('email-row').filter({ hasText: email });
+    await row.waitFor();
+    assert.equal(await page.getByTestId('email-row').count(), 1, 'only the filtered recipient');
+    assert.equal(await row.getAttribute('data-kind'), 'invitation');
+    await row.getByRole('button').click();
+    await page.getByTestId('email-text').filter({ hasText: 'accept-invite#token=' }).waitFor();
+    await page.context().close();
+
+    const staff = await newPage(browser);
+    await signIn(staff, 'clinic', STAFF);
+    await staff.getByTestId('patient-row').first().waitFor();
+    assert.equal(await staff.getByRole('link', { name: 'Mailbox' }).count(), 0);
+    await staff.goto(`${baseUrl}/clinic/mailbox`);
+    await staff.getByText("Only clinic admins can read the clinic's outgoing mail.").waitFor();
+    await staff.context().close();
+  });
+
   test('an admin adds and removes an identity provider', async () => {
     const suffix = uniqueSuffix();
     const issuer = `https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_e2e${suffix}`;

@@ -121,6 +121,12 @@ describe('messaging', () => {
     await panel.getByTestId('message').filter({ hasText: 'Thanks, will do!' }).waitFor();
 
     for (const p of [clinic, portal]) assert.equal(await p.evaluate(() => window.__notReloaded), true, 'no reload');
+
+    // After a reload, "Seen" comes from the stored read positions.
+    const thanks = portal.getByTestId('message').filter({ hasText: 'Thanks, will do!' });
+    await thanks.locator('[data-testid=message-status][data-status=seen]').waitFor();
+    await portal.reload();
+    await thanks.locator('[data-testid=message-status][data-status=seen]').waitFor();
     await clinic.context().close();
     await portal.context().close();
   });

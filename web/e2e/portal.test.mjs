@@ -36,6 +36,21 @@ describe('patient portal', () => {
     await page.context().close();
   });
 
+  test('a patient turns appointment emails off and the choice is kept', async () => {
+    const page = await newPage(browser);
+    await signIn(page, 'portal', 'patient3@harbour-physio.test');
+    const settings = page.getByTestId('notification-settings');
+    const reminders = settings.getByRole('checkbox', { name: 'A reminder before an appointment' });
+    await reminders.waitFor();
+    const wanted = !(await reminders.isChecked());
+    await reminders.setChecked(wanted);
+    await page.waitForResponse((r) => r.url().includes('/notification-preferences/appointment_reminder') && r.ok());
+    await page.reload();
+    await reminders.waitFor();
+    assert.equal(await reminders.isChecked(), wanted);
+    await page.context().close();
+  });
+
   test('clinic staff are told the portal is for patients', async () => {
     const page = await newPage(browser);
     await signIn(page, 'portal', 'staff@harbour-physio.test');

@@ -33,7 +33,7 @@ use crate::validate::{clean, patch, patch_text, Checks, LONG_TEXT, SHORT_TEXT};
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_appointments, create_appointment))
-        .routes(routes!(update_appointment))
+        .routes(routes!(get_appointment, update_appointment))
         .routes(routes!(get_settings, update_settings))
 }
 
@@ -147,6 +147,20 @@ pub struct NewAppointment {
     pub notes: Option<String>,
     /// The evaluation this appointment follows from; it moves to `scheduled`.
     pub evaluation_id: Option<Uuid>,
+}
+
+/// One appointment: a patient's own, or (staff) any of the clinic's.
+#[utoipa::path(get, path = "/appointments/{id}", tag = "appointments", security(("bearer" = [])),
+    responses((status = 200, body = Appointment), (status = 404, body = Problem)))]
+pub async fn get_appointment(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<Appointment>> {
+    let mut tx = caller.begin(&state).await?;
+    let appointment = fetch(&mut tx, caller.principal.tenant_id, id).await?;
+    if caller.principal.role == Role::Patient && own_patient_id(&mut tx, &caller).await? != Some(appointment.patient_id) {
+        return Err(ApiError::NotFound("appointment"));
+    }
+    caller.audit(&mut tx, Entry::patient("appointment.read", appointment.patient_id, "appointment", id)).await?;
+    tx.commit().await?;
+    Ok(Json(appointment))
 }
 
 /// Books an appointment. Patients may, as the clinic's self-booking setting allows: a

@@ -6,19 +6,22 @@ use axum::http::StatusCode;
 use chrono::{DateTime, NaiveTime, Utc};
 use qivr_shared::Problem;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Admin, Caller, Json, Path};
+use crate::extract::{Admin, Caller, Json, Path, Query};
 use crate::pagination::Page;
 use crate::state::AppState;
 use crate::validate::{clean, patch, patch_text, Checks, SHORT_TEXT};
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_providers, create_provider)).routes(routes!(update_provider))
+    OpenApiRouter::new()
+        .routes(routes!(list_providers, create_provider))
+        .routes(routes!(update_provider))
+        .routes(routes!(busy_times))
 }
 
 /// One weekly block of working time.
@@ -185,4 +188,59 @@ fn check_hours(checks: &mut Checks, hours: &[WorkingHours]) {
             checks.fail(&format!("working_hours[{i}].end"), "must be after start");
         }
     }
+}
+
+/// Longest range one busy-times request may cover.
+const MAX_BUSY_RANGE_DAYS: i64 = 62;
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct BusyRange {
+    /// Start of the range (RFC 3339).
+    pub from: DateTime<Utc>,
+    /// End of the range (RFC 3339), at most 62 days after `from`.
+    pub to: DateTime<Utc>,
+}
+
+/// A time the provider is booked, without who or why.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BusyTime {
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+}
+
+/// When a provider is booked between `from` and `to`: what a patient booking a free slot must
+/// avoid. Only times, never patients, so everyone in the clinic may ask.
+#[utoipa::path(get, path = "/providers/{id}/busy", tag = "appointments", params(BusyRange), security(("bearer" = [])),
+    responses((status = 200, body = [BusyTime]), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn busy_times(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>, Query(range): Query<BusyRange>) -> ApiResult<Json<Vec<BusyTime>>> {
+    if range.to <= range.from {
+        return Err(ApiError::invalid("to", "must be after from"));
+    }
+    if range.to - range.from > chrono::Duration::days(MAX_BUSY_RANGE_DAYS) {
+        return Err(ApiError::invalid("to", "the range may cover at most 62 days"));
+    }
+    let tenant_id = caller.principal.tenant_id;
+    let mut tx = caller.begin(&state).await?;
+    // language=PostgreSQL
+    sqlx::query_scalar!("SELECT id FROM providers WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL", tenant_id, id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(ApiError::NotFound("provider"))?;
+    // The same appointments the double-booking constraint counts.
+    // language=PostgreSQL
+    let busy = sqlx::query_as!(
+        BusyTime,
+        "SELECT starts_at, ends_at FROM appointments
+         WHERE tenant_id = $1 AND provider_id = $2 AND deleted_at IS NULL AND status NOT IN ('cancelled', 'no_show')
+           AND tstzrange(starts_at, ends_at) && tstzrange($3, $4)
+         ORDER BY starts_at",
+        tenant_id,
+        id,
+        range.from,
+        range.to,
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Json(busy))
 }

@@ -166,3 +166,49 @@ async fn patients_book_as_the_clinic_allows_and_staff_hear_of_it() {
     let other_patient = app.login("harbour-physio", "patient4").await;
     app.patch(&path, &other_patient.access, json!({ "status": "cancelled" })).await.assert_problem(404);
 }
+
+#[tokio::test]
+async fn one_appointment_and_a_providers_busy_times_are_read_without_seeing_other_patients() {
+    let app = spawn_app().await;
+    let staff = app.login("harbour-physio", "staff").await;
+    let provider = first_provider(&app, &staff.access).await;
+    let patient_id = app.patient_id("harbour-physio", 1).await;
+    let (starts_at, ends_at) = slot(20, 10);
+    let booked = app.post("/api/v1/appointments", &staff.access, booking(&patient_id, &provider, (starts_at.clone(), ends_at.clone()))).await;
+    let path = format!("/api/v1/appointments/{}", booked.body["id"].as_str().unwrap());
+
+    let own = app.login("harbour-physio", "patient1").await;
+    assert_eq!(app.get(&path, &own.access).await.body["id"], booked.body["id"]);
+    assert_eq!(app.get(&path, &staff.access).await.body["patient_id"], patient_id.as_str());
+    for intruder in [app.login("harbour-physio", "patient2").await, app.login("summit-health", "staff").await] {
+        app.get(&path, &intruder.access).await.assert_problem(404);
+    }
+
+    // Another patient sees that the provider is busy then, and nothing about whom with.
+    let other = app.login("harbour-physio", "patient2").await;
+    let (from, _) = slot(20, 0);
+    let (to, _) = slot(21, 0);
+    let busy_path = format!("/api/v1/providers/{provider}/busy?from={}&to={}", urlencode(&from), urlencode(&to));
+    let busy = app.get(&busy_path, &other.access).await;
+    assert_eq!(busy.status, StatusCode::OK, "{}", busy.body);
+    let times = busy.body.as_array().unwrap();
+    assert!(times.iter().any(|t| t["starts_at"] == booked.body["starts_at"] && t["ends_at"] == booked.body["ends_at"]), "{times:?}");
+    assert!(times.iter().all(|t| t.as_object().unwrap().len() == 2), "times only: {times:?}");
+
+    app.patch(&path, &staff.access, json!({ "status": "cancelled" })).await;
+    let after_cancel = app.get(&busy_path, &other.access).await;
+    assert!(after_cancel.body.as_array().unwrap().iter().all(|t| t["starts_at"] != booked.body["starts_at"]), "a cancelled appointment frees the time");
+
+    let backwards = app.get(&format!("/api/v1/providers/{provider}/busy?from={}&to={}", urlencode(&to), urlencode(&from)), &other.access).await;
+    backwards.assert_problem(422);
+    assert_eq!(backwards.fields(), ["to"]);
+    let unreadable = app.get(&format!("/api/v1/providers/{provider}/busy?from=yesterday&to={}", urlencode(&to)), &other.access).await;
+    unreadable.assert_problem(400);
+    assert_eq!(unreadable.fields(), ["from"]);
+    let elsewhere = app.login("summit-health", "patient1").await;
+    app.get(&busy_path, &elsewhere.access).await.assert_problem(404);
+}
+
+fn urlencode(value: &str) -> String {
+    value.replace('+', "%2B").replace(':', "%3A")
+}

@@ -14,6 +14,8 @@ import { InboxPage } from './pages/Inbox';
 import { UsersPage } from './pages/Users';
 import { AuditLogPage } from './pages/AuditLog';
 import { IdentityProvidersPage } from './pages/IdentityProviders';
+import { MailboxPage } from './pages/Mailbox';
+import { MySettingsPage } from './pages/MySettings';
 
 export function App() {
   const status = useAuthState(auth, (s) => s.status);
@@ -51,6 +53,8 @@ export function App() {
         <Route path="users" element={<UsersPage />} />
         <Route path="audit" element={<AuditLogPage />} />
         <Route path="identity-providers" element={<IdentityProvidersPage />} />
+        <Route path="mailbox" element={<MailboxPage />} />
+        <Route path="settings" element={<MySettingsPage />} />
         <Route path="*" element={<ComingSoon title="Page not found" notFound />} />
       </Route>
     </Routes>

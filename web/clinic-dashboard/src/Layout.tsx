@@ -15,6 +15,7 @@ const administration = [
   { to: '/users', label: 'Users' },
   { to: '/audit', label: 'Audit log' },
   { to: '/identity-providers', label: 'Identity providers' },
+  { to: '/mailbox', label: 'Mailbox' },
 ];
 
 export function Layout() {
@@ -48,9 +49,9 @@ export function Layout() {
       <div className="shell__main">
         <header className="topbar">
           <LiveStatus />
-          <span data-testid="current-user">
+          <NavLink to="/settings" data-testid="current-user" title="My settings">
             {user?.name} <span className="muted">({user?.role})</span>
-          </span>
+          </NavLink>
           <button type="button" className="button button--small" onClick={() => void auth.logout()}>
             Log out
           </button>

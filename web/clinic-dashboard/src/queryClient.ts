@@ -1,5 +1,5 @@
 import { QueryClient, type InfiniteData } from '@tanstack/react-query';
-import { ApiError, type AuditQuery, type Page } from '@qivr/shared';
+import { ApiError, type AuditQuery, type EmailListQuery, type Page } from '@qivr/shared';
 import type { QueueFilters } from './evaluationFilters';
 
 export const queryClient = new QueryClient({
@@ -26,6 +26,8 @@ export const keys = {
   auditList: (q: AuditQuery) => ['audit', 'list', q] as const,
   auditChain: ['audit', 'verify'] as const,
   identityProviders: ['identity-providers'] as const,
+  mailboxList: (q: EmailListQuery) => ['mailbox', 'list', q] as const,
+  mailboxEmail: (id: string) => ['mailbox', 'detail', id] as const,
   evaluations: ['evaluations'] as const,
   evaluationLists: ['evaluations', 'list'] as const,
   evaluationList: (f: QueueFilters) => ['evaluations', 'list', f] as const,

@@ -46,6 +46,7 @@ export const appointmentKeys = {
   mine: ['appointments', 'mine'] as const,
   providers: ['providers'] as const,
   settings: ['clinic-settings'] as const,
+  busy: (providerId: string, date: string) => ['providers', providerId, 'busy', date] as const,
 };
 
 function applyMine(queryClient: QueryClient, item: Appointment) {
@@ -317,6 +318,19 @@ function BookingForm({ mode, timeZone, mine }: { mode: 'request' | 'direct'; tim
   });
   const items = providers.data?.items ?? [];
   const provider = items.find((p) => p.id === providerId);
+  // Everyone's bookings with this provider around the chosen day (times only). A day either side
+  // covers any clinic time zone; a slot taken since is answered 409 and marked taken.
+  const busy = useQuery({
+    queryKey: appointmentKeys.busy(providerId, date),
+    enabled: mode === 'direct' && Boolean(provider) && isIsoDate(date),
+    queryFn: ({ signal }) => {
+      const day = Date.parse(`${date}T00:00:00Z`);
+      const from = new Date(day - 86_400_000).toISOString();
+      const to = new Date(day + 2 * 86_400_000).toISOString();
+      return api.providers.busy(providerId, from, to, signal);
+    },
+  });
+  const held = [...mine, ...(busy.data ?? []).map((b) => ({ ...b, status: 'scheduled' as const }))];
   const slots =
     mode === 'direct' && provider && isIsoDate(date)
       ? freeSlots({
@@ -325,8 +339,8 @@ function BookingForm({ mode, timeZone, mine }: { mode: 'request' | 'direct'; tim
           timeZone,
           duration: PATIENT_LENGTH,
           step: 30,
-          // The patient's own appointments hold their time too; others' bookings are not visible here.
-          busy: mine,
+          // The patient's own appointments hold their time too.
+          busy: held,
           notBefore: new Date(),
         })
       : [];

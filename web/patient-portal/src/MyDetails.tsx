@@ -2,6 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import {
   ApiError,
+  NotificationSettings,
   TextField,
   changedFields,
   errorMessage,
@@ -150,6 +151,7 @@ function Details({ patient }: { patient: Patient }) {
           </div>
         </form>
       ) : null}
+      <NotificationSettings api={api} />
     </section>
   );
 }

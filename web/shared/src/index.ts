@@ -28,6 +28,7 @@ export { startIdleTimer, DEFAULT_ACTIVITY_EVENTS, type IdleTimer, type IdleTimer
 export { useAuthState } from './auth/react';
 export { inviteTokenFromHash, newPasswordProblems, MIN_PASSWORD_LENGTH } from './auth/invitation';
 export { LoginPage, type LoginPageProps } from './components/LoginPage';
+export { NotificationSettings } from './components/NotificationSettings';
 export { AcceptInvitePage, INVALID_INVITATION, type AcceptInvitePageProps } from './components/AcceptInvitePage';
 export {
   TextField,

@@ -16,8 +16,15 @@ import type {
   Message,
   NewConversation,
   NewMessage,
+  ReadMarker,
   ReadReceipt,
   ReadState,
+  Email,
+  EmailListQuery,
+  EmailSummary,
+  EmailStatus,
+  NotificationPreference,
+  BusyTime,
 } from './types';
 import type {
   AcceptInvitationRequest,
@@ -158,4 +165,15 @@ export type MessagingContractChecks = [
   Check<RequestFits<NewMessage, S['NewMessage']>>,
   Check<RequestFits<ReadReceipt, S['ReadReceipt']>>,
   Check<ResponseMatches<ReadState, S['ReadState']>>,
+  Check<ResponseMatches<ReadMarker, S['ReadMarker']>>,
+];
+
+export type MailboxContractChecks = [
+  Check<ResponseMatches<EmailSummary, S['EmailSummary']>>,
+  Check<ResponseMatches<Page<EmailSummary>, S['Page_EmailSummary']>>,
+  Check<ResponseMatches<Email, S['Email']>>,
+  Check<RequestFits<EmailStatus, NonNullable<Q<'list_emails'>['status']>>>,
+  Check<RequestFits<EmailListQuery, Q<'list_emails'>>>,
+  Check<ResponseMatches<NotificationPreference, S['NotificationPreference']>>,
+  Check<ResponseMatches<BusyTime, S['BusyTime']>>,
 ];

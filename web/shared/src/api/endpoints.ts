@@ -6,6 +6,7 @@ import type {
   Message,
   NewConversation,
   NewMessage,
+  ReadMarker,
   ReadState,
 } from './types';
 import type {
@@ -15,12 +16,17 @@ import type {
   AppointmentPatch,
   ClinicSettings,
   ClinicSettingsPatch,
+  Email,
+  EmailListQuery,
+  EmailSummary,
   NewAppointment,
+  NotificationPreference,
   NewProvider,
   Provider,
   ProviderPatch,
   AuditEntry,
   AuditQuery,
+  BusyTime,
   ChainStatus,
   Condition,
   ConditionPatch,
@@ -43,6 +49,7 @@ import type {
   Patient,
   PatientListQuery,
   PatientPatch,
+  Timestamp,
   TokenResponse,
   User,
   UserPatch,
@@ -121,6 +128,9 @@ export function createQivrApi(client: ApiClient) {
       list: (signal?: AbortSignal) => client.get<Page<Provider>>('/providers', { signal }),
       create: (body: NewProvider) => client.post<Provider>('/providers', body),
       update: (providerId: Uuid, patch: ProviderPatch) => client.patch<Provider>(`/providers/${id(providerId)}`, patch),
+      /** When the provider is booked between `from` and `to` (at most 62 days). */
+      busy: (providerId: Uuid, from: Timestamp, to: Timestamp, signal?: AbortSignal) =>
+        client.get<BusyTime[]>(`/providers/${id(providerId)}/busy`, { query: { from, to }, signal }),
     },
     /** Staff: the clinic's appointments; patients: their own. */
     appointments: {
@@ -161,6 +171,21 @@ export function createQivrApi(client: ApiClient) {
         client.post<Message>(`/conversations/${id(conversationId)}/messages`, body),
       markRead: (conversationId: Uuid, upTo: Uuid) =>
         client.post<ReadState>(`/conversations/${id(conversationId)}/read`, { up_to: upTo }),
+      /** How far each participant has read (what "Seen" starts from). */
+      reads: (conversationId: Uuid, signal?: AbortSignal) =>
+        client.get<ReadMarker[]>(`/conversations/${id(conversationId)}/reads`, { signal }),
+    },
+    /** The clinic's outgoing mail, including the dev mailbox; admins only. */
+    mailbox: {
+      list: (query: EmailListQuery = {}, signal?: AbortSignal) =>
+        client.get<Page<EmailSummary>>('/mailbox', { query: { ...query }, signal }),
+      get: (emailId: Uuid, signal?: AbortSignal) => client.get<Email>(`/mailbox/${id(emailId)}`, { signal }),
+    },
+    /** The caller's email notification settings. */
+    notificationPreferences: {
+      list: (signal?: AbortSignal) => client.get<NotificationPreference[]>('/me/notification-preferences', { signal }),
+      set: (kind: string, email: boolean) =>
+        client.put<NotificationPreference>(`/me/notification-preferences/${id(kind)}`, { email }),
     },
   };
 }

@@ -30,7 +30,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** One appointment: a patient's own, or (staff) any of the clinic's. */
+        get: operations["get_appointment"];
         put?: never;
         post?: never;
         delete?: never;
@@ -241,6 +242,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/conversations/{id}/reads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How far each participant has read: what "Seen" shows after a reload (live changes arrive
+         *     as `message.read` on the conversation's channel).
+         */
+        get: operations["list_reads"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/evaluations": {
         parameters: {
             query?: never;
@@ -329,6 +350,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/mailbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The clinic's emails, newest first (admins). */
+        get: operations["list_emails"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mailbox/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One email with its text (admins). */
+        get: operations["get_email"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -339,6 +394,40 @@ export interface paths {
         /** The signed-in user and their clinic. */
         get: operations["me"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/notification-preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's notification settings, one per kind that applies to them. */
+        get: operations["list_preferences"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/notification-preferences/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Turns one kind of email on or off for the caller. */
+        put: operations["set_preference"];
         post?: never;
         delete?: never;
         options?: never;
@@ -494,6 +583,26 @@ export interface paths {
         patch: operations["update_provider"];
         trace?: never;
     };
+    "/api/v1/providers/{id}/busy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * When a provider is booked between `from` and `to`: what a patient booking a free slot must
+         *     avoid. Only times, never patients, so everyone in the clinic may ask.
+         */
+        get: operations["busy_times"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users": {
         parameters: {
             query?: never;
@@ -599,6 +708,13 @@ export interface components {
             seq: number;
             user_agent?: string | null;
         };
+        /** @description A time the provider is booked, without who or why. */
+        BusyTime: {
+            /** Format: date-time */
+            ends_at: string;
+            /** Format: date-time */
+            starts_at: string;
+        };
         ChainStatus: {
             /** Format: int64 */
             entries: number;
@@ -682,6 +798,26 @@ export interface components {
             assignee_user_id?: string | null;
             /** @description `open` or `closed`. */
             status?: string | null;
+        };
+        Email: components["schemas"]["EmailSummary"] & {
+            body_text: string;
+        };
+        EmailSummary: {
+            /** Format: int32 */
+            attempts: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            /** @description What it is about: `invitation`, `appointment`, `appointment_reminder`, `unread_message`, ... */
+            kind: string;
+            last_error?: string | null;
+            /** Format: date-time */
+            sent_at?: string | null;
+            /** @description `pending`, `sending`, `sent`, `dev_mailbox` (kept here, not sent) or `dead` (given up). */
+            status: string;
+            subject: string;
+            to_address: string;
         };
         /** @description A queue item: what the evaluation list shows and what `evaluation.*` events carry. */
         Evaluation: {
@@ -902,6 +1038,13 @@ export interface components {
             /** @description `admin` or `staff`; patients get logins through `POST /patients/{id}/invite`. */
             role: components["schemas"]["Role"];
         };
+        NotificationPreference: {
+            description: string;
+            /** @description Whether this kind is emailed. */
+            email: boolean;
+            /** @description `unread_message`, `appointment`, `appointment_reminder` or `prom`. */
+            kind: string;
+        };
         Page_Appointment: {
             items: {
                 cancel_reason?: string | null;
@@ -1000,6 +1143,26 @@ export interface components {
                 unread_count: number;
                 /** Format: date-time */
                 updated_at: string;
+            }[];
+            next_cursor?: string | null;
+        };
+        Page_EmailSummary: {
+            items: {
+                /** Format: int32 */
+                attempts: number;
+                /** Format: date-time */
+                created_at: string;
+                /** Format: uuid */
+                id: string;
+                /** @description What it is about: `invitation`, `appointment`, `appointment_reminder`, `unread_message`, ... */
+                kind: string;
+                last_error?: string | null;
+                /** Format: date-time */
+                sent_at?: string | null;
+                /** @description `pending`, `sending`, `sent`, `dev_mailbox` (kept here, not sent) or `dead` (given up). */
+                status: string;
+                subject: string;
+                to_address: string;
             }[];
             next_cursor?: string | null;
         };
@@ -1188,6 +1351,9 @@ export interface components {
             phone?: string | null;
             sex?: string | null;
         };
+        PreferenceChange: {
+            email: boolean;
+        };
         /** @description A problem details object (`application/problem+json`). */
         Problem: {
             detail?: string | null;
@@ -1216,6 +1382,18 @@ export interface components {
             name?: string | null;
             specialty?: string | null;
             working_hours?: components["schemas"]["WorkingHours"][] | null;
+        };
+        /** @description How far one participant has read. */
+        ReadMarker: {
+            /** Format: date-time */
+            read_at: string;
+            /** @description `patient`, `staff` or `admin`. */
+            role: string;
+            /** Format: uuid */
+            up_to: string;
+            /** Format: uuid */
+            user_id: string;
+            user_name: string;
         };
         ReadReceipt: {
             /**
@@ -1413,6 +1591,35 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_appointment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Appointment"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2013,6 +2220,35 @@ export interface operations {
             };
         };
     };
+    list_reads: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadMarker"][];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_evaluations: {
         parameters: {
             query?: {
@@ -2290,6 +2526,85 @@ export interface operations {
             };
         };
     };
+    list_emails: {
+        parameters: {
+            query?: {
+                cursor?: string | null;
+                limit?: number | null;
+                /** @description One of `pending`, `sending`, `sent`, `dev_mailbox`, `dead`. */
+                status?: string | null;
+                /** @description Emails to this address (exact, case-insensitive). */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_EmailSummary"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_email: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Email"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     me: {
         parameters: {
             query?: never;
@@ -2308,6 +2623,66 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_preferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPreference"][];
+                };
+            };
+        };
+    };
+    set_preference: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                kind: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreferenceChange"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPreference"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2782,6 +3157,48 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Provider"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    busy_times: {
+        parameters: {
+            query: {
+                /** @description Start of the range (RFC 3339). */
+                from: string;
+                /** @description End of the range (RFC 3339), at most 62 days after `from`. */
+                to: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BusyTime"][];
                 };
             };
             404: {

@@ -351,6 +351,15 @@ export interface ReadState {
   read_at: Timestamp;
 }
 
+/** `GET /conversations/{id}/reads`: how far one participant has read. */
+export interface ReadMarker {
+  user_id: Uuid;
+  user_name: string;
+  role: Role;
+  up_to: Uuid;
+  read_at: Timestamp;
+}
+
 /** `message.read` on `conversation:<id>`: someone read up to `up_to`. */
 export interface MessageReadEvent {
   conversation_id: Uuid;
@@ -623,3 +632,42 @@ export interface ClinicSettings {
 
 /** `PATCH /clinic/settings` (admins); any subset. */
 export type ClinicSettingsPatch = Partial<ClinicSettings>;
+
+/** An email's state: queued, being sent, sent, kept in the dev mailbox, or given up on. */
+export type EmailStatus = 'pending' | 'sending' | 'sent' | 'dev_mailbox' | 'dead';
+
+/** `GET /mailbox` (admins): one of the clinic's outgoing emails. */
+export interface EmailSummary {
+  id: Uuid;
+  to_address: string;
+  subject: string;
+  kind: string;
+  status: EmailStatus;
+  attempts: number;
+  last_error: string | null;
+  created_at: Timestamp;
+  sent_at: Timestamp | null;
+}
+
+/** `GET /mailbox/{id}`: the email with its text. */
+export interface Email extends EmailSummary {
+  body_text: string;
+}
+
+export interface EmailListQuery extends PageQuery {
+  status?: EmailStatus | undefined;
+  to?: string | undefined;
+}
+
+/** `GET /me/notification-preferences`: one kind of email the caller can turn off. */
+export interface NotificationPreference {
+  kind: string;
+  description: string;
+  email: boolean;
+}
+
+/** `GET /providers/{id}/busy`: a time the provider is booked (never whom with). */
+export interface BusyTime {
+  starts_at: Timestamp;
+  ends_at: Timestamp;
+}

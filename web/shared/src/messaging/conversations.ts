@@ -41,6 +41,7 @@ export const messagingKeys = {
   unreadTotal: ['conversations', 'list', { ...NO_CONVERSATION_FILTERS, unread: true }, 'total'] as const,
   detail: (id: Uuid) => ['conversations', 'detail', id] as const,
   messages: (id: Uuid) => ['conversations', 'messages', id] as const,
+  reads: (id: Uuid) => ['conversations', 'reads', id] as const,
 };
 
 export function conversationQuery(f: ConversationFilters): ConversationListQuery {

@@ -6,7 +6,7 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore, type FormEvent, type KeyboardEvent } from 'react';
 import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { QivrApi } from '../api/endpoints';
-import type { Conversation, Message, MessageReadEvent, TypingEvent, Uuid } from '../api/types';
+import type { Conversation, Message, MessageReadEvent, ReadMarker, TypingEvent, Uuid } from '../api/types';
 import { errorMessage } from '../api/errors';
 import { formatDateTime } from '../forms';
 import { channels } from '../realtime/protocol';
@@ -148,6 +148,18 @@ export function ChatView({ api, conversation, me, otherSideName }: ChatViewProps
       }
     },
   });
+  // "Seen" after a reload: the other side's furthest read position, until live receipts arrive.
+  const reads = useQuery({
+    queryKey: messagingKeys.reads(id),
+    queryFn: ({ signal }) => api.conversations.reads(id, signal),
+  });
+  const storedRead = useMemo(
+    () =>
+      (reads.data ?? [])
+        .filter((r) => r.user_id !== me.id && isOtherSide(r.role, me.role))
+        .reduce<ReadMarker | null>((current, r) => furtherRead(thread, current, r), null),
+    [reads.data, thread, me.id, me.role],
+  );
   const present = usePresence(channel);
   const othersHere = present.filter((u) => u.user_id !== me.id && isOtherSide(u.role, me.role));
 
@@ -263,7 +275,7 @@ export function ChatView({ api, conversation, me, otherSideName }: ChatViewProps
     void messages.fetchNextPage();
   }
 
-  const seenId = seenMessageId(thread, otherRead);
+  const seenId = seenMessageId(thread, otherRead ? furtherRead(thread, storedRead, otherRead) : storedRead);
   const lastOwnStored = [...thread].reverse().find((t) => t.mine && t.id !== null)?.id ?? null;
 
   return (
@@ -359,7 +371,14 @@ function MessageRow({
   status: keyof typeof STATUS_WORDS | null;
   onRetry: () => void;
 }) {
-  const who = item.mine ? 'You' : (item.sender_name ?? (item.sender_role === 'system' ? 'Qivr' : 'Clinic'));
+  if (item.sender_role === 'system') {
+    return (
+      <li className="msg msg--system" data-testid="message" data-id={item.id ?? undefined} data-system="true">
+        <span className="msg__body">{item.body}</span> <span className="muted">{formatDateTime(item.created_at)}</span>
+      </li>
+    );
+  }
+  const who = item.mine ? 'You' : (item.sender_name ?? 'Clinic');
   return (
     <li
       className={item.mine ? 'msg msg--mine' : 'msg'}

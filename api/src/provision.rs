@@ -110,8 +110,9 @@ pub async fn seed_demo(pool: &PgPool) -> anyhow::Result<()> {
     for (slug, name) in DEMO_TENANTS {
         let tenant_id = insert_tenant(pool, slug, name).await?;
         let mut tx = tenancy::begin(pool, tenant_id, None).await?;
+        let mut clinic_users = Vec::new();
         for (local, name, role) in STAFF {
-            insert_user(&mut tx, tenant_id, &format!("{local}@{slug}.test"), name, role, &hash).await?;
+            clinic_users.push(insert_user(&mut tx, tenant_id, &format!("{local}@{slug}.test"), name, role, &hash).await?);
         }
         let weekdays_8_to_6: Vec<serde_json::Value> =
             (1..=5).map(|day| serde_json::json!({ "weekday": day, "start": "08:00", "end": "18:00" })).collect();
@@ -162,6 +163,9 @@ pub async fn seed_demo(pool: &PgPool) -> anyhow::Result<()> {
             .execute(&mut *tx)
             .await?;
             seed_activity(&mut tx, tenant_id, patient_id, n, &providers).await?;
+            if let Some(&(_, subject, messages)) = CONVERSATIONS.iter().find(|(index, ..)| *index == n) {
+                seed_conversation(&mut tx, tenant_id, patient_id, user_id, clinic_users[1], subject, messages).await?;
+            }
         }
         tx.commit().await?;
         tracing::info!(tenant.slug = slug, "demo clinic created");
@@ -211,6 +215,47 @@ async fn seed_activity(tx: &mut Tx, tenant_id: Uuid, patient_id: Uuid, n: usize,
         .execute(&mut **tx)
         .await?;
     }
+    Ok(())
+}
+
+/// Demo conversations by patient index: a subject and three messages (patient, clinic, patient).
+/// The patient has read everything; the clinic has the patient's last message unread.
+const CONVERSATIONS: [(usize, &str, [&str; 3]); 2] = [
+    (0, "Hamstring stretch", ["Should the hamstring stretch hurt? It pulls a lot at the back of my knee.", "A gentle pull is fine; stop if the pain is sharp or lasts after you stop. Hold 30 seconds, three times.", "Thanks! It feels easier today."]),
+    (3, "Shoulder exercises", ["Can I do the pendulum exercise more than twice a day?", "Yes, little and often is good for a stiff shoulder: up to five times a day.", "Great, I'll keep going and see you next week."]),
+];
+
+async fn seed_conversation(tx: &mut Tx, tenant_id: Uuid, patient_id: Uuid, patient_user: Uuid, staff_user: Uuid, subject: &str, [asked, answered, thanked]: [&str; 3]) -> sqlx::Result<()> {
+    // language=PostgreSQL
+    sqlx::query!(
+        "WITH c AS (
+             INSERT INTO conversations (tenant_id, patient_id, subject, assignee_user_id, last_message_at)
+             VALUES ($1, $2, $3, $5, now() - interval '2 hours') RETURNING id),
+         m AS (
+             INSERT INTO messages (tenant_id, conversation_id, sender_user_id, sender_role, body, created_at)
+             SELECT $1, c.id, x.sender, x.role, x.body, now() - x.ago
+             FROM c, (VALUES ($4::uuid, 'patient', $6::text, interval '26 hours'),
+                             ($5::uuid, 'staff', $7::text, interval '20 hours'),
+                             ($4::uuid, 'patient', $8::text, interval '2 hours')) AS x (sender, role, body, ago)
+             RETURNING id, sender_role, created_at)
+         INSERT INTO conversation_reads (tenant_id, conversation_id, user_id, unread_count, last_read_message_id, last_read_at)
+         SELECT $1, c.id, u.id,
+                CASE WHEN u.id = $4 THEN 0 ELSE 1 END,
+                CASE WHEN u.id = $4 THEN (SELECT id FROM m ORDER BY created_at DESC LIMIT 1)
+                     ELSE (SELECT id FROM m WHERE sender_role = 'staff') END,
+                now() - interval '2 hours'
+         FROM c, users u WHERE u.tenant_id = $1 AND (u.role <> 'patient' OR u.id = $4)",
+        tenant_id,
+        patient_id,
+        subject,
+        patient_user,
+        staff_user,
+        asked,
+        answered,
+        thanked,
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 

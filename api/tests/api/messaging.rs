@@ -79,7 +79,7 @@ async fn a_retried_send_with_the_same_client_id_is_stored_once() {
     assert_eq!(first.status, StatusCode::CREATED);
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(first.body["id"], again.body["id"]);
-    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM messages").fetch_one(&app.owner).await.unwrap();
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE conversation_id = $1::uuid").bind(&id).fetch_one(&app.owner).await.unwrap();
     assert_eq!(stored, 1);
     let staff = app.login("harbour-physio", "staff").await;
     assert_eq!(app.get(&format!("/api/v1/conversations/{id}"), &staff.access).await.body["unread_count"], 1);

@@ -448,8 +448,11 @@ pub async fn update_settings(State(state): State<AppState>, Admin(caller): Admin
     )
     .fetch_one(&mut *tx)
     .await?;
-    caller.audit(&mut tx, Entry::new("clinic.settings_update").detail(serde_json::to_value(&updated).expect("settings serialize"))).await?;
+    let data = serde_json::to_value(&updated).expect("settings serialize");
+    caller.audit(&mut tx, Entry::new("clinic.settings_update").detail(data.clone())).await?;
+    let staged = events::stage(&mut tx, tenant_id, "appointments".into(), "clinic.settings_updated", data).await?;
     tx.commit().await?;
+    state.events.publish(vec![staged]).await;
     Ok(Json(updated))
 }
 

@@ -4,6 +4,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveTime, Utc};
+use qivr_shared::tenancy::Tx;
 use qivr_shared::Problem;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -12,6 +13,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
+use crate::events::{self, Staged};
 use crate::extract::{Admin, Caller, Json, Path, Query};
 use crate::pagination::Page;
 use crate::state::AppState;
@@ -126,8 +128,11 @@ pub async fn create_provider(State(state): State<AppState>, Admin(caller): Admin
     )
     .fetch_one(&mut *tx)
     .await?;
+    let provider = Provider::from(row);
+    let staged = announce(&mut tx, caller.principal.tenant_id, "provider.created", &provider).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(row.into())))
+    state.events.publish(staged).await;
+    Ok((StatusCode::CREATED, Json(provider)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -175,8 +180,11 @@ pub async fn update_provider(State(state): State<AppState>, Admin(caller): Admin
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(ApiError::NotFound("provider"))?;
+    let provider = Provider::from(row);
+    let staged = announce(&mut tx, caller.principal.tenant_id, "provider.updated", &provider).await?;
     tx.commit().await?;
-    Ok(Json(row.into()))
+    state.events.publish(staged).await;
+    Ok(Json(provider))
 }
 
 fn check_hours(checks: &mut Checks, hours: &[WorkingHours]) {
@@ -188,6 +196,13 @@ fn check_hours(checks: &mut Checks, hours: &[WorkingHours]) {
             checks.fail(&format!("working_hours[{i}].end"), "must be after start");
         }
     }
+}
+
+/// Tells open dashboards (the `appointments` channel) that the list of providers changed, so
+/// calendars and booking forms show the new name, hours or status without a reload.
+async fn announce(tx: &mut Tx, tenant_id: Uuid, kind: &str, provider: &Provider) -> ApiResult<Vec<Staged>> {
+    let data = serde_json::to_value(provider).expect("providers serialize");
+    Ok(vec![events::stage(tx, tenant_id, "appointments".into(), kind, data).await?])
 }
 
 /// Longest range one busy-times request may cover.

@@ -212,3 +212,34 @@ async fn one_appointment_and_a_providers_busy_times_are_read_without_seeing_othe
 fn urlencode(value: &str) -> String {
     value.replace('+', "%2B").replace(':', "%3A")
 }
+
+#[tokio::test]
+async fn open_dashboards_hear_of_new_providers_and_changed_settings() {
+    let app = spawn_app().await;
+    let admin = app.login("harbour-physio", "admin").await;
+    let staff = app.login("harbour-physio", "staff").await;
+    let mut dashboard = app.socket(&staff.access).await;
+    dashboard.subscribe("appointments").await;
+
+    let created = app.post("/api/v1/providers", &admin.access, json!({ "name": "Dr Live" })).await;
+    let event = dashboard.next_event().await;
+    assert_eq!(event["kind"], "provider.created");
+    assert_eq!(event["data"]["id"], created.body["id"]);
+    app.patch(&format!("/api/v1/providers/{}", created.body["id"].as_str().unwrap()), &admin.access, json!({ "active": false })).await;
+    let event = dashboard.next_event().await;
+    assert_eq!(event["kind"], "provider.updated");
+    assert_eq!(event["data"]["active"], false);
+
+    app.patch("/api/v1/clinic/settings", &admin.access, json!({ "self_booking": "direct" })).await;
+    let event = dashboard.next_event().await;
+    assert_eq!(event["kind"], "clinic.settings_updated");
+    assert_eq!(event["data"]["self_booking"], "direct");
+
+    // Another clinic's dashboard hears nothing of it.
+    let elsewhere = app.login("summit-health", "staff").await;
+    let mut other = app.socket(&elsewhere.access).await;
+    other.subscribe("appointments").await;
+    app.post("/api/v1/providers", &admin.access, json!({ "name": "Dr Quiet" })).await;
+    assert_eq!(dashboard.next_event().await["kind"], "provider.created");
+    assert!(other.event_within(500).await.is_none());
+}

@@ -2,7 +2,7 @@
  * The dashboard's appointment data: query keys, the reads (providers, clinic settings, a range
  * of appointments, one patient's), how an appointment from an event or a PATCH answer goes into
  * every cached list, and the app-wide live subscription that alerts staff when a patient books
- * or cancels.
+ * or cancels, and keeps providers and the clinic's settings current.
  */
 import { useRef, useState } from 'react';
 import { Link } from 'react-router';
@@ -22,6 +22,7 @@ import {
   type Appointment,
   type AppointmentEvent,
   type AppointmentRange,
+  type ClinicSettings,
   type Provider,
 } from '@qivr/shared';
 import { api } from './session';
@@ -117,6 +118,14 @@ export function AppointmentsLive() {
   useLiveCache(channels.appointments, {
     refetch: [appointmentKeys.lists],
     apply: (event, queryClient) => {
+      if (event.kind.startsWith('provider.')) {
+        void queryClient.invalidateQueries({ queryKey: appointmentKeys.providers });
+        return;
+      }
+      if (event.kind === 'clinic.settings_updated') {
+        queryClient.setQueryData<ClinicSettings>(appointmentKeys.settings, event.data as ClinicSettings);
+        return;
+      }
       if (!event.kind.startsWith('appointment.')) return;
       const item = event.data as AppointmentEvent;
       applyAppointment(queryClient, item);

@@ -9,6 +9,7 @@ pub mod evaluations;
 pub mod health;
 pub mod identity_providers;
 pub mod patients;
+pub mod proms;
 pub mod providers;
 pub mod users;
 
@@ -25,6 +26,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(providers::routes())
         .merge(appointments::routes())
         .merge(conversations::routes())
+        .merge(proms::routes())
         .merge(audit::routes())
         .merge(identity_providers::routes())
 }

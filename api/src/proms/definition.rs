@@ -20,6 +20,7 @@ const MAX_ITEMS: usize = 200;
 /// A questionnaire: its sections of items and how it is scored.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PromDefinition)]
 pub struct Definition {
     pub sections: Vec<Section>,
     /// Scales computed from the answers; empty when the questionnaire is not scored.
@@ -32,6 +33,7 @@ pub struct Definition {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PromSection)]
 pub struct Section {
     pub title: String,
     pub items: Vec<Item>,
@@ -39,6 +41,7 @@ pub struct Section {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = PromItemType)]
 pub enum ItemType {
     /// One of `options`; the answer is the option's value.
     Choice,
@@ -51,6 +54,7 @@ pub enum ItemType {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PromItem)]
 pub struct Item {
     /// Stable within the template (FHIR `linkId`); answers are keyed by it.
     pub id: String,
@@ -74,6 +78,7 @@ pub struct Item {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PromChoiceOption)]
 pub struct ChoiceOption {
     pub label: String,
     pub value: f64,
@@ -81,6 +86,7 @@ pub struct ChoiceOption {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PromShowIf)]
 pub struct ShowIf {
     /// An earlier choice or scale item.
     pub item: String,
@@ -90,6 +96,7 @@ pub struct ShowIf {
 /// How a scale turns answers into a score (PROMS.md "What the engine should support").
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[schema(as = PromMethod)]
 pub enum Method {
     /// The sum of the answers (PHQ-9, GAD-7, NDI raw).
     Sum,
@@ -101,6 +108,7 @@ pub enum Method {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PromScaleRule)]
 pub struct ScaleRule {
     /// e.g. `total`, `pain`; unique within the template.
     pub id: String,
@@ -128,6 +136,7 @@ pub struct ScaleRule {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PromBand)]
 pub struct Band {
     /// Inclusive upper bound of the band.
     pub max: f64,
@@ -136,6 +145,7 @@ pub struct Band {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PromAlertRule)]
 pub struct AlertRule {
     /// A choice or scale item.
     pub item: String,

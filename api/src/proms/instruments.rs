@@ -12,6 +12,7 @@ use super::definition::{AlertRule, Band, ChoiceOption, Definition, Item, ItemTyp
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = PromInstrument)]
 pub enum Instrument {
     Phq9,
     Gad7,

@@ -27,6 +27,7 @@ use scoring::ScaleScore;
 
 /// A patient's most recent completed response to one questionnaire, with its scores.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = PromLatestScore)]
 pub struct LatestScore {
     pub template_id: Uuid,
     /// The name of the version the patient answered.

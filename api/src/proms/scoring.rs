@@ -11,6 +11,7 @@ use super::definition::{Answers, Definition, Method, ScaleRule};
 
 /// One scale's result for one response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = PromScaleScore)]
 pub struct ScaleScore {
     pub scale: String,
     pub label: String,
@@ -28,6 +29,7 @@ pub struct ScaleScore {
 
 /// An alert rule that an answer tripped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = PromFiredAlert)]
 pub struct FiredAlert {
     pub item: String,
     pub value: f64,
@@ -35,6 +37,7 @@ pub struct FiredAlert {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = PromOutcome)]
 pub struct Outcome {
     pub scales: Vec<ScaleScore>,
     pub alerts: Vec<FiredAlert>,
@@ -43,6 +46,7 @@ pub struct Outcome {
 /// How a later score compares with an earlier one, given the scale's MCID and direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = PromChange)]
 pub enum Change {
     Improved,
     Worsened,

@@ -69,6 +69,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// A standard instrument, ready to start a template from.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PromStandardInstrument)]
 pub struct StandardInstrument {
     pub instrument: Instrument,
     pub name: String,
@@ -95,6 +96,7 @@ pub async fn list_instruments(Clinic(_caller): Clinic) -> Json<Page<StandardInst
 
 /// A template in its current version (or the version asked for).
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PromTemplate)]
 pub struct Template {
     pub id: Uuid,
     pub instrument: Option<String>,
@@ -109,6 +111,7 @@ pub struct Template {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PromTemplateSummary)]
 pub struct TemplateSummary {
     pub id: Uuid,
     pub instrument: Option<String>,
@@ -123,6 +126,7 @@ pub struct TemplateSummary {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PromNewTemplate)]
 pub struct NewTemplate {
     /// Start from a standard instrument; `name` and `definition` default to its own.
     pub instrument: Option<Instrument>,
@@ -133,6 +137,7 @@ pub struct NewTemplate {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PromTemplateVersion)]
 pub struct TemplateVersion {
     pub name: String,
     pub description: Option<String>,
@@ -310,6 +315,7 @@ async fn fetch_template(tx: &mut Tx, tenant_id: Uuid, id: Uuid, version: Option<
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PromNewAssignment)]
 pub struct NewAssignment {
     pub patient_id: Uuid,
     pub template_id: Uuid,
@@ -323,6 +329,7 @@ pub struct NewAssignment {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PromAssignment)]
 pub struct Assignment {
     pub id: Uuid,
     pub patient_id: Uuid,
@@ -474,6 +481,7 @@ async fn patient_user(tx: &mut Tx, tenant_id: Uuid, patient_id: Uuid) -> sqlx::R
 
 /// One completion asked of a patient, as lists show it and events carry it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = PromInstanceSummary)]
 pub struct InstanceSummary {
     pub id: Uuid,
     pub assignment_id: Uuid,
@@ -499,6 +507,7 @@ pub struct InstanceSummary {
 
 /// An instance with its questions (the version it was assigned with) and answers so far.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PromInstance)]
 pub struct Instance {
     #[serde(flatten)]
     pub summary: InstanceSummary,
@@ -583,6 +592,7 @@ pub async fn get_instance(State(state): State<AppState>, caller: Caller, Path(id
 /// Answers for an instance, checked against the version the patient was shown.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PromInstanceAnswers)]
 pub struct InstanceAnswers {
     /// The template version the answers are for; must be the instance's.
     pub template_version: i32,
@@ -804,6 +814,7 @@ async fn fetch_instances(tx: &mut Tx, tenant_id: Uuid, q: &InstanceQuery) -> sql
 
 /// An item alert that fired on a submission.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PromAlert)]
 pub struct Alert {
     pub id: Uuid,
     pub instance_id: Uuid,
@@ -926,6 +937,7 @@ async fn fetch_alert(tx: &mut Tx, tenant_id: Uuid, id: Uuid) -> sqlx::Result<Ale
 
 /// One questionnaire's scores for a patient over time.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PromTrend)]
 pub struct Trend {
     pub template_id: Uuid,
     pub template_name: String,
@@ -934,6 +946,7 @@ pub struct Trend {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PromScaleTrend)]
 pub struct ScaleTrend {
     pub scale: String,
     pub label: String,
@@ -947,6 +960,7 @@ pub struct ScaleTrend {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PromTrendPoint)]
 pub struct TrendPoint {
     pub instance_id: Uuid,
     pub submitted_at: DateTime<Utc>,
@@ -1032,6 +1046,7 @@ pub async fn patient_trends(State(state): State<AppState>, caller: Caller, Path(
 
 /// Completion and outcome per questionnaire across the clinic.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PromTemplateStats)]
 pub struct TemplateStats {
     pub template_id: Uuid,
     pub template_name: String,

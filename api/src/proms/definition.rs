@@ -184,8 +184,10 @@ impl Definition {
                 count += 1;
                 let at = format!("{at}.items[{i}]");
                 check_item(checks, &at, item, &seen);
-                if seen.insert(item.id.as_str(), item).is_some() {
+                if seen.contains_key(item.id.as_str()) {
                     checks.fail(&format!("{at}.id"), format!("{:?} is used by another item", item.id));
+                } else {
+                    seen.insert(item.id.as_str(), item);
                 }
             }
         }
@@ -366,5 +368,70 @@ fn check_item(checks: &mut Checks, at: &str, item: &Item, earlier: &HashMap<&str
         if rule.any_of.is_empty() {
             checks.fail(&format!("{at}.show_if.any_of"), "at least one value");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::error::ApiError;
+
+    fn problems(definition: serde_json::Value) -> Vec<String> {
+        let definition: Definition = serde_json::from_value(definition).expect("well-formed");
+        let mut checks = Checks::new();
+        definition.check(&mut checks, "definition");
+        match checks.finish() {
+            Ok(()) => Vec::new(),
+            Err(ApiError::Validation(errors)) => errors.into_iter().map(|e| e.field).collect(),
+            Err(other) => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn saving_refuses_inconsistent_definitions_naming_each_problem() {
+        let fields = problems(json!({
+            "sections": [{ "title": "A", "items": [
+                { "id": "a", "text": "A?", "type": "choice", "options": [{ "label": "No", "value": 0 }, { "label": "Yes", "value": 0 }],
+                  "show_if": { "item": "b", "any_of": [1] } },
+                { "id": "b", "text": "B?", "type": "scale", "min": 5, "max": 1 },
+                { "id": "a", "text": "Again", "type": "text" }
+            ]}],
+            "scales": [{ "id": "t", "label": "T", "items": ["a", "c"], "method": { "kind": "percent_of_answered_max" },
+                         "min_answered": 3, "impute_mean": true, "bands": [{ "max": 10, "label": "x" }, { "max": 5, "label": "y" }] }],
+            "alerts": [{ "item": "c", "above": 0, "message": "" }]
+        }));
+        assert_eq!(
+            fields,
+            [
+                "definition.sections[0].items[0].options[1].value",
+                "definition.sections[0].items[0].show_if.item",
+                "definition.sections[0].items[1].max",
+                "definition.sections[0].items[2].id",
+                "definition.scales[0].items[1]",
+                "definition.scales[0].min_answered",
+                "definition.scales[0].impute_mean",
+                "definition.scales[0].bands[1].max",
+                "definition.alerts[0].item",
+                "definition.alerts[0].message",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_conditional_item_is_asked_only_for_the_listed_answers() {
+        let definition: Definition = serde_json::from_value(json!({
+            "sections": [{ "title": "", "items": [
+                { "id": "pain", "text": "Pain?", "type": "choice", "required": true, "options": [{ "label": "No", "value": 0 }, { "label": "Yes", "value": 1 }] },
+                { "id": "where", "text": "Where?", "type": "text", "required": true, "show_if": { "item": "pain", "any_of": [1] } }
+            ]}]
+        }))
+        .unwrap();
+        let no: Answers = [("pain".to_string(), json!(0)), ("where".to_string(), json!("ignored"))].into_iter().collect();
+        let kept = definition.check_answers(&no, true).expect("the hidden item is not required");
+        assert!(!kept.contains_key("where"), "answers to hidden items are dropped");
+        let yes: Answers = [("pain".to_string(), json!(1))].into_iter().collect();
+        assert!(definition.check_answers(&yes, true).is_err(), "shown, so required");
     }
 }

@@ -39,7 +39,7 @@ pub struct LatestScore {
     pub scales: Vec<ScaleScore>,
 }
 
-/// The patient's latest scores, one entry per questionnaire they have completed, most
+/// The patient's latest scores, one entry per scored questionnaire they have completed, most
 /// recent first. It reads only; the caller records the access in the audit log with its own
 /// action (e.g. `Entry::patient("summary.read", ...)`).
 pub async fn latest_scores(tx: &mut Tx, tenant_id: Uuid, patient_id: Uuid) -> sqlx::Result<Vec<LatestScore>> {
@@ -52,14 +52,14 @@ pub async fn latest_scores(tx: &mut Tx, tenant_id: Uuid, patient_id: Uuid) -> sq
            JOIN prom_template_versions v ON v.id = i.template_version_id
            JOIN prom_templates t ON t.id = i.template_id
            WHERE i.tenant_id = $1 AND i.patient_id = $2 AND i.status = 'completed'
-             AND i.scores IS NOT NULL AND i.deleted_at IS NULL
+             AND jsonb_array_length(i.scores) > 0 AND i.deleted_at IS NULL
            ORDER BY i.template_id, i.submitted_at DESC"#,
         tenant_id,
         patient_id
     )
     .fetch_all(&mut **tx)
     .await?;
-    rows.sort_by(|a, b| b.submitted_at.cmp(&a.submitted_at));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.submitted_at));
     Ok(rows
         .into_iter()
         .map(|r| LatestScore {

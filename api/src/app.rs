@@ -88,6 +88,7 @@ impl Application {
                 config.clone(),
                 stop_background.clone(),
             )));
+            background.push(tokio::spawn(qivr_workers::prom_reminders::run(pool.clone(), config.clone(), stop_background.clone())));
         }
         let listener = tokio::net::TcpListener::bind(config.addr).await?;
         let state = AppState(Arc::new(App {

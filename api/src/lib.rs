@@ -14,6 +14,7 @@
 //! - [`audit`]: writing the access audit log in the same transaction as the access.
 //! - [`events`]: staging events in the outbox with the change, publishing them after commit.
 //! - [`validate`], [`pagination`]: input checks and cursor lists.
+//! - [`proms`]: questionnaire definitions, the scoring engine, standard instruments, FHIR.
 //! - [`provision`]: `tenant create` and the demo clinics.
 //! - [`web`]: serving the built dashboard and portal.
 //!
@@ -28,6 +29,7 @@ pub mod events;
 pub mod extract;
 pub mod metrics;
 pub mod pagination;
+pub mod proms;
 pub mod provision;
 pub mod routes;
 pub mod state;

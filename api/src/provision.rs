@@ -13,6 +13,11 @@ use rand::distributions::{Alphanumeric, DistString};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::proms::definition::Answers;
+use crate::proms::instruments::{self, Instrument};
+use crate::proms::scoring;
+use crate::routes::proms::{insert_template, TemplateVersion};
+
 pub const DEMO_PASSWORD: &str = "qivr-demo-password";
 pub const DEMO_TENANTS: [(&str, &str); 2] = [("harbour-physio", "Harbour Physiotherapy"), ("summit-health", "Summit Health")];
 
@@ -130,6 +135,7 @@ pub async fn seed_demo(pool: &PgPool) -> anyhow::Result<()> {
             .await?;
             providers.push(id);
         }
+        let mut patient_ids = Vec::new();
         for (n, patient) in PATIENTS.iter().enumerate() {
             let email = format!("patient{}@{slug}.test", n + 1);
             let name = format!("{} {}", patient.first, patient.last);
@@ -166,7 +172,9 @@ pub async fn seed_demo(pool: &PgPool) -> anyhow::Result<()> {
             if let Some(&(_, subject, messages)) = CONVERSATIONS.iter().find(|(index, ..)| *index == n) {
                 seed_conversation(&mut tx, tenant_id, patient_id, user_id, clinic_users[1], subject, messages).await?;
             }
+            patient_ids.push(patient_id);
         }
+        seed_proms(&mut tx, tenant_id, &patient_ids).await?;
         tx.commit().await?;
         tracing::info!(tenant.slug = slug, "demo clinic created");
     }
@@ -256,6 +264,66 @@ async fn seed_conversation(tx: &mut Tx, tenant_id: Uuid, patient_id: Uuid, patie
     )
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// PHQ-9 and GAD-7 templates, and PROMs on the screens: patient 1 has three fortnightly
+/// PHQ-9 completions improving over six weeks and the fourth due now, patient 2 a PHQ-9 due
+/// now, patient 3 a GAD-7 overdue since yesterday.
+async fn seed_proms(tx: &mut Tx, tenant_id: Uuid, patients: &[Uuid]) -> anyhow::Result<()> {
+    let mut templates = Vec::new();
+    for instrument in [Instrument::Phq9, Instrument::Gad7] {
+        let definition = instruments::definition(instrument);
+        let version = TemplateVersion { name: instrument.name().into(), description: None, definition: definition.clone() };
+        templates.push((insert_template(tx, tenant_id, Some(instrument), &version).await?, definition));
+    }
+    let [(phq9, phq9_definition), (gad7, _)] = &templates[..] else { unreachable!("two templates") };
+    // (patient, template, first due in days from today, every days, occurrences, answers of the completed ones)
+    let plan: [(usize, Uuid, i32, Option<i32>, i32, &[[u8; 9]]); 3] = [
+        (0, *phq9, -42, Some(14), 4, &[[2, 2, 2, 2, 1, 2, 1, 1, 0], [1, 1, 2, 1, 1, 1, 1, 1, 0], [1, 1, 1, 0, 0, 1, 1, 0, 0]]),
+        (1, *phq9, 0, None, 1, &[]),
+        (2, *gad7, -1, None, 1, &[]),
+    ];
+    for (n, template_id, first_due_days, every_days, occurrences, completed) in plan {
+        // language=PostgreSQL
+        let assignment_id = sqlx::query_scalar!(
+            "INSERT INTO prom_assignments (tenant_id, patient_id, template_id, first_due_at, every_days, occurrences)
+             VALUES ($1, $2, $3, date_trunc('hour', now()) + make_interval(days => $4), $5, $6) RETURNING id",
+            tenant_id,
+            patients[n],
+            template_id,
+            first_due_days,
+            every_days,
+            occurrences,
+        )
+        .fetch_one(&mut **tx)
+        .await?;
+        for k in 0..occurrences {
+            let answers: Option<Answers> = completed
+                .get(k as usize)
+                .map(|values| values.iter().enumerate().map(|(i, v)| (format!("phq9_{}", i + 1), serde_json::json!(v))).collect());
+            let scores = answers.as_ref().map(|a| serde_json::to_value(scoring::score(phq9_definition, a).scales).expect("scores serialize"));
+            // language=PostgreSQL
+            sqlx::query!(
+                "INSERT INTO prom_instances (tenant_id, assignment_id, patient_id, template_id, template_version_id, due_at,
+                                             status, answers, started_at, submitted_at, scores)
+                 SELECT $1, a.id, a.patient_id, a.template_id, v.id, a.first_due_at + make_interval(days => $3 * coalesce(a.every_days, 0)),
+                        CASE WHEN $4::jsonb IS NULL THEN 'pending' ELSE 'completed' END, coalesce($4, '{}'),
+                        CASE WHEN $4::jsonb IS NOT NULL THEN a.first_due_at + make_interval(days => $3 * coalesce(a.every_days, 0), hours => 5) END,
+                        CASE WHEN $4::jsonb IS NOT NULL THEN a.first_due_at + make_interval(days => $3 * coalesce(a.every_days, 0), hours => 5) END,
+                        $5
+                 FROM prom_assignments a JOIN prom_template_versions v ON v.template_id = a.template_id AND v.version = 1
+                 WHERE a.tenant_id = $1 AND a.id = $2",
+                tenant_id,
+                assignment_id,
+                k,
+                answers.map(|a| serde_json::to_value(a).expect("answers serialize")),
+                scores,
+            )
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
     Ok(())
 }
 

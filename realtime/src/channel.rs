@@ -21,6 +21,8 @@ pub enum Channel {
     /// Clinic staff online.
     Presence,
     Inbox,
+    /// PROM assignments, submissions and item alerts, for clinic staff.
+    Proms,
     User(Uuid),
     Conversation(Uuid),
 }
@@ -33,6 +35,7 @@ impl Channel {
             "appointments" => Channel::Appointments,
             "presence" => Channel::Presence,
             "inbox" => Channel::Inbox,
+            "proms" => Channel::Proms,
             _ => match name.split_once(':') {
                 Some(("user", id)) => Channel::User(parse_uuid(id).ok_or_else(invalid)?),
                 Some(("conversation", id)) => {
@@ -71,6 +74,7 @@ impl fmt::Display for Channel {
             Channel::Appointments => f.write_str("appointments"),
             Channel::Presence => f.write_str("presence"),
             Channel::Inbox => f.write_str("inbox"),
+            Channel::Proms => f.write_str("proms"),
             Channel::User(id) => write!(f, "user:{id}"),
             Channel::Conversation(id) => write!(f, "conversation:{id}"),
         }
@@ -128,7 +132,11 @@ pub enum Decision {
 /// DESIGN §6's table, decided from the verified principal alone where it can be.
 pub fn authorize(principal: &Principal, channel: Channel) -> Decision {
     match channel {
-        Channel::Evaluations | Channel::Appointments | Channel::Presence | Channel::Inbox => {
+        Channel::Evaluations
+        | Channel::Appointments
+        | Channel::Presence
+        | Channel::Inbox
+        | Channel::Proms => {
             if principal.role.is_clinic() {
                 Decision::Allow
             } else {
@@ -164,7 +172,7 @@ mod tests {
     #[test]
     fn names_round_trip_and_only_canonical_uuids_are_accepted() {
         let id = Uuid::now_v7();
-        for name in ["evaluations", "appointments", "presence", "inbox"] {
+        for name in ["evaluations", "appointments", "presence", "inbox", "proms"] {
             assert_eq!(Channel::parse(name).unwrap().to_string(), name);
         }
         assert_eq!(
@@ -201,6 +209,7 @@ mod tests {
             Channel::Appointments,
             Channel::Presence,
             Channel::Inbox,
+            Channel::Proms,
         ] {
             assert_eq!(authorize(&patient, channel), Decision::Forbidden);
         }

@@ -11,6 +11,7 @@ pub mod identity_providers;
 pub mod mailbox;
 pub mod notification_preferences;
 pub mod patients;
+pub mod proms;
 pub mod providers;
 pub mod users;
 
@@ -27,6 +28,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(providers::routes())
         .merge(appointments::routes())
         .merge(conversations::routes())
+        .merge(proms::routes())
         .merge(audit::routes())
         .merge(identity_providers::routes())
         .merge(mailbox::routes())

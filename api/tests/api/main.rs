@@ -11,5 +11,6 @@ mod external_identity;
 mod helpers;
 mod messaging;
 mod patients;
+mod proms;
 mod tenancy;
 mod users_and_audit;

@@ -16,6 +16,8 @@ import { AuditLogPage } from './pages/AuditLog';
 import { IdentityProvidersPage } from './pages/IdentityProviders';
 import { MailboxPage } from './pages/Mailbox';
 import { MySettingsPage } from './pages/MySettings';
+import { PromsPage } from './pages/Proms';
+import { PromBuilderPage } from './pages/PromBuilder';
 
 export function App() {
   const status = useAuthState(auth, (s) => s.status);
@@ -49,7 +51,9 @@ export function App() {
         <Route path="providers" element={<ProvidersPage />} />
         <Route path="scheduling" element={<SchedulingSettingsPage />} />
         <Route path="inbox/:conversationId?" element={<InboxPage />} />
-        <Route path="proms" element={<ComingSoon title="PROMs" />} />
+        <Route path="proms" element={<PromsPage />} />
+        <Route path="proms/templates/new" element={<PromBuilderPage />} />
+        <Route path="proms/templates/:templateId" element={<PromBuilderPage />} />
         <Route path="users" element={<UsersPage />} />
         <Route path="audit" element={<AuditLogPage />} />
         <Route path="identity-providers" element={<IdentityProvidersPage />} />

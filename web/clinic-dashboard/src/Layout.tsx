@@ -3,10 +3,7 @@ import { LiveStatus, useAuthState } from '@qivr/shared';
 import { auth } from './session';
 import { InboxNavLink } from './inbox';
 import { AppointmentsLive } from './appointments';
-
-const upcoming = [
-  { to: '/proms', label: 'PROMs' },
-];
+import { PromsLive } from './proms';
 
 /** Admins only; staff see neither the entries nor the pages (the API answers them 403). */
 const administration = [
@@ -28,11 +25,7 @@ export function Layout() {
         <NavLink to="/evaluations">Evaluations</NavLink>
         <InboxNavLink />
         <NavLink to="/appointments">Appointments</NavLink>
-        {upcoming.map((item) => (
-          <NavLink key={item.to} to={item.to} className="nav-upcoming">
-            {item.label} <span className="badge">coming soon</span>
-          </NavLink>
-        ))}
+        <NavLink to="/proms">PROMs</NavLink>
         {user?.role === 'admin' ? (
           <>
             <div className="shell__section" aria-hidden="true">
@@ -60,6 +53,7 @@ export function Layout() {
           <Outlet />
         </main>
         <AppointmentsLive />
+        <PromsLive />
       </div>
     </div>
   );

@@ -5,6 +5,7 @@ import { MyDetails } from './MyDetails';
 import { MyIntakes } from './MyIntakes';
 import { NewIntakePage } from './NewIntake';
 import { MyAppointments } from './MyAppointments';
+import { MyProms, PromFormPage } from './MyProms';
 import { ConversationPage, MessagesNavLink, MessagesPage, NewMessagePage } from './Messages';
 
 export function App() {
@@ -34,6 +35,9 @@ export function App() {
         <NavLink to="/intakes" end={false}>
           My intakes
         </NavLink>
+        <NavLink to="/proms" end={false}>
+          My questionnaires
+        </NavLink>
         <MessagesNavLink />
         <NavLink to="/me">My details</NavLink>
       </nav>
@@ -51,6 +55,8 @@ export function App() {
             <Route path="/appointments" element={<MyAppointments />} />
             <Route path="/intakes" element={<MyIntakes />} />
             <Route path="/intakes/new" element={<NewIntakePage />} />
+            <Route path="/proms" element={<MyProms />} />
+            <Route path="/proms/:instanceId" element={<PromFormPage />} />
             <Route path="/messages" element={<MessagesPage />} />
             <Route path="/messages/new" element={<NewMessagePage />} />
             <Route path="/messages/:conversationId" element={<ConversationPage />} />

@@ -14,4 +14,6 @@ export const queryClient = new QueryClient({
 export const keys = {
   myRecord: ['patients', 'me'] as const,
   intakes: ['intakes'] as const,
+  proms: ['proms'] as const,
+  prom: (id: string) => ['proms', id] as const,
 };

@@ -20,6 +20,7 @@ import { keys } from '../queryClient';
 import { useIsAdmin } from '../admin';
 import { AuditEntries } from '../AuditEntries';
 import { PatientAppointments } from '../PatientAppointments';
+import { PatientProms } from '../PatientProms';
 import { MessagePatient } from './MessagePatient';
 
 export function PatientPage() {
@@ -57,6 +58,7 @@ export function PatientPage() {
       <MedicalHistoryCard key={`history-${p.id}`} patient={p} />
       <ConditionsCard key={`conditions-${p.id}`} patientId={p.id} />
       <PatientAppointments key={`appointments-${p.id}`} patientId={p.id} />
+      <PatientProms key={`proms-${p.id}`} patientId={p.id} />
       {isAdmin ? (
         <section className="card" aria-labelledby="access-log-title">
           <h2 id="access-log-title">Access log</h2>

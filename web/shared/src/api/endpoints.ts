@@ -56,6 +56,23 @@ import type {
   Uuid,
 } from './types';
 
+import type {
+  NewPromAssignment,
+  NewPromTemplate,
+  PromAlert,
+  PromAnswers,
+  PromAssignment,
+  PromInstance,
+  PromInstanceQuery,
+  PromInstanceSummary,
+  PromStandardInstrument,
+  PromTemplate,
+  PromTemplateStats,
+  PromTemplateSummary,
+  PromTemplateVersion,
+  PromTrend,
+} from '../proms';
+
 const id = (v: string) => encodeURIComponent(v);
 
 /** Typed calls for each REST endpoint the web apps use. */
@@ -151,6 +168,34 @@ export function createQivrApi(client: ApiClient) {
       list: (signal?: AbortSignal) => client.get<Page<IdentityProvider>>('/identity-providers', { signal }),
       create: (body: NewIdentityProvider) => client.post<IdentityProvider>('/identity-providers', body),
       remove: (providerId: Uuid) => client.delete(`/identity-providers/${id(providerId)}`),
+    },
+    /** PROMs: templates, assignment and analytics for staff; completion for patients. */
+    proms: {
+      instruments: (signal?: AbortSignal) => client.get<Page<PromStandardInstrument>>('/prom-instruments', { signal }),
+      templates: (signal?: AbortSignal) => client.get<Page<PromTemplateSummary>>('/prom-templates', { signal }),
+      template: (templateId: Uuid, version?: number, signal?: AbortSignal) =>
+        client.get<PromTemplate>(`/prom-templates/${id(templateId)}`, { query: { version }, signal }),
+      /** 422 names the field of the definition, e.g. `definition.sections[0].items[1].options`. */
+      createTemplate: (body: NewPromTemplate) => client.post<PromTemplate>('/prom-templates', body),
+      /** Saves a new version; responses keep theirs. */
+      updateTemplate: (templateId: Uuid, body: PromTemplateVersion) =>
+        client.put<PromTemplate>(`/prom-templates/${id(templateId)}`, body),
+      assign: (body: NewPromAssignment) => client.post<PromAssignment>('/prom-assignments', body),
+      /** Patients: their own; staff: the clinic's, filtered. */
+      instances: (query: PromInstanceQuery = {}, signal?: AbortSignal) =>
+        client.get<Page<PromInstanceSummary>>('/prom-instances', { query: { ...query }, signal }),
+      instance: (instanceId: Uuid, signal?: AbortSignal) => client.get<PromInstance>(`/prom-instances/${id(instanceId)}`, { signal }),
+      /** A draft: required items may be open. */
+      saveAnswers: (instanceId: Uuid, template_version: number, answers: PromAnswers) =>
+        client.put<PromInstance>(`/prom-instances/${id(instanceId)}/answers`, { template_version, answers }),
+      /** 422 names the item (`answers.<id>`) or `template_version`; 409: already submitted or not open yet. */
+      submit: (instanceId: Uuid, template_version: number, answers: PromAnswers) =>
+        client.post<PromInstance>(`/prom-instances/${id(instanceId)}/submit`, { template_version, answers }),
+      alerts: (query: { open?: boolean; patient_id?: Uuid } = {}, signal?: AbortSignal) =>
+        client.get<Page<PromAlert>>('/prom-alerts', { query: { ...query }, signal }),
+      acknowledge: (alertId: Uuid) => client.post<PromAlert>(`/prom-alerts/${id(alertId)}/acknowledge`),
+      trends: (patientId: Uuid, signal?: AbortSignal) => client.get<Page<PromTrend>>(`/patients/${id(patientId)}/prom-trends`, { signal }),
+      analytics: (signal?: AbortSignal) => client.get<Page<PromTemplateStats>>('/prom-analytics', { signal }),
     },
     /** Secure messaging: a patient's own threads, or (staff) the clinic's. */
     conversations: {

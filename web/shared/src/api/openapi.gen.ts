@@ -531,6 +531,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/patients/{id}/prom-trends": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A patient's scores over time, per questionnaire and scale, with bands and the MCID. */
+        get: operations["patient_trends"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/patients/me": {
         parameters: {
             query?: never;
@@ -540,6 +557,238 @@ export interface paths {
         };
         /** The signed-in patient's own record. */
         get: operations["my_record"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/prom-alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Item alerts, newest first (at most 100). */
+        get: operations["list_alerts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/prom-alerts/{id}/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A clinician has seen the alert. Once every alert of a response is acknowledged, the
+         *     response is `reviewed`.
+         */
+        post: operations["acknowledge_alert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/prom-analytics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The clinic's completion rates and average change by questionnaire. */
+        get: operations["analytics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/prom-assignments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Assigns a questionnaire to a patient, once or on a schedule; every instance is created
+         *     now with its due date. The patient is told live and by email.
+         */
+        post: operations["create_assignment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/prom-instances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Instances, latest due first: a patient's own; for staff, the clinic's (filtered). */
+        get: operations["list_instances"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/prom-instances/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One instance with its questions and the answers saved so far. */
+        get: operations["get_instance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/prom-instances/{id}/answers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Saves a draft: answers are checked, required items may still be open. */
+        put: operations["save_answers"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/prom-instances/{id}/fhir": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The response as a FHIR R4 `QuestionnaireResponse`. */
+        get: operations["instance_fhir"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/prom-instances/{id}/submit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Submits the answers: scored on the server; item alerts reach staff at once and mark the
+         *     response for review.
+         */
+        post: operations["submit_instance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/prom-instruments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The standard instruments (PHQ-9, GAD-7 with items; ODI, NDI, QuickDASH, KOOS as rules). */
+        get: operations["list_instruments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/prom-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The clinic's questionnaires, in their current versions. */
+        get: operations["list_templates"];
+        put?: never;
+        /** Creates a questionnaire (version 1), custom or from a standard instrument. */
+        post: operations["create_template"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/prom-templates/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A template: its current version, or `?version=n`. */
+        get: operations["get_template"];
+        /** Saves changes as a new version. Instances already created keep theirs. */
+        put: operations["update_template"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/prom-templates/{id}/fhir": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The template version as a FHIR R4 `Questionnaire`. */
+        get: operations["template_fhir"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1280,6 +1529,141 @@ export interface components {
             }[];
             next_cursor?: string | null;
         };
+        Page_PromAlert: {
+            items: {
+                /** Format: date-time */
+                acknowledged_at?: string | null;
+                acknowledged_by_name?: string | null;
+                /** Format: date-time */
+                created_at: string;
+                /** Format: uuid */
+                id: string;
+                /** Format: uuid */
+                instance_id: string;
+                item_id: string;
+                item_text: string;
+                message: string;
+                /** Format: uuid */
+                patient_id: string;
+                patient_name: string;
+                template_name: string;
+                /** Format: double */
+                value: number;
+            }[];
+            next_cursor?: string | null;
+        };
+        Page_PromInstanceSummary: {
+            items: {
+                /** Format: uuid */
+                assignment_id: string;
+                /** @description May be answered now (it opens two days before it is due). */
+                available: boolean;
+                /** Format: date-time */
+                due_at: string;
+                /** Format: uuid */
+                id: string;
+                instrument?: string | null;
+                /** @description Not completed and past its due date. */
+                overdue: boolean;
+                /** Format: uuid */
+                patient_id: string;
+                patient_name: string;
+                /** @description `none`, `needs_review` (an alert fired) or `reviewed`. */
+                review_status: string;
+                scores?: components["schemas"]["PromScaleScore"][] | null;
+                /** Format: date-time */
+                started_at?: string | null;
+                /** @description `pending`, `in_progress` or `completed`. */
+                status: string;
+                /** Format: date-time */
+                submitted_at?: string | null;
+                /** Format: uuid */
+                template_id: string;
+                template_name: string;
+                /** Format: int32 */
+                template_version: number;
+            }[];
+            next_cursor?: string | null;
+        };
+        Page_PromStandardInstrument: {
+            items: {
+                definition: components["schemas"]["PromDefinition"];
+                instrument: components["schemas"]["PromInstrument"];
+                name: string;
+                /** @description False for licensed instruments: the clinic enters the items' wording. */
+                ships_items: boolean;
+            }[];
+            next_cursor?: string | null;
+        };
+        Page_PromTemplateStats: {
+            items: {
+                /**
+                 * Format: double
+                 * @description Mean of (latest − first) score over those patients.
+                 */
+                average_change?: number | null;
+                /** Format: int64 */
+                completed: number;
+                /**
+                 * Format: double
+                 * @description `completed / due`, 0–1; `None` when nothing is due yet.
+                 */
+                completion_rate?: number | null;
+                /**
+                 * Format: int64
+                 * @description Instances due by now, or completed early.
+                 */
+                due: number;
+                higher_is_better: boolean;
+                /**
+                 * Format: int64
+                 * @description How many of them improved by at least the MCID.
+                 */
+                improved: number;
+                instrument?: string | null;
+                /** Format: int64 */
+                overdue: number;
+                /**
+                 * Format: int64
+                 * @description Patients with at least two scored completions.
+                 */
+                patients_with_change: number;
+                /** @description The first scale's label, which the change figures are about. */
+                scale?: string | null;
+                /** Format: uuid */
+                template_id: string;
+                template_name: string;
+            }[];
+            next_cursor?: string | null;
+        };
+        Page_PromTemplateSummary: {
+            items: {
+                description?: string | null;
+                /** Format: uuid */
+                id: string;
+                instrument?: string | null;
+                /** Format: int64 */
+                items: number;
+                name: string;
+                /** @description The scales' labels; empty when the template is not scored. */
+                scales: string[];
+                /** Format: date-time */
+                updated_at: string;
+                /** Format: int32 */
+                version: number;
+            }[];
+            next_cursor?: string | null;
+        };
+        Page_PromTrend: {
+            items: {
+                instrument?: string | null;
+                scales: components["schemas"]["PromScaleTrend"][];
+                /** Format: uuid */
+                template_id: string;
+                template_name: string;
+            }[];
+            next_cursor?: string | null;
+        };
         Page_Provider: {
             items: {
                 active: boolean;
@@ -1364,6 +1748,360 @@ export interface components {
             title: string;
             /** @description A URI reference naming the problem type; `about:blank` when the status says it all. */
             type: string;
+        };
+        /** @description An item alert that fired on a submission. */
+        PromAlert: {
+            /** Format: date-time */
+            acknowledged_at?: string | null;
+            acknowledged_by_name?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            instance_id: string;
+            item_id: string;
+            item_text: string;
+            message: string;
+            /** Format: uuid */
+            patient_id: string;
+            patient_name: string;
+            template_name: string;
+            /** Format: double */
+            value: number;
+        };
+        PromAlertRule: {
+            /**
+             * Format: double
+             * @description Fires when the answer is greater than this.
+             */
+            above: number;
+            /** @description A choice or scale item. */
+            item: string;
+            /** @description What staff are told, e.g. "Thoughts of self-harm reported". */
+            message: string;
+        };
+        PromAssignment: {
+            /** Format: int32 */
+            every_days?: number | null;
+            /** Format: date-time */
+            first_due_at: string;
+            /** Format: uuid */
+            id: string;
+            instances: components["schemas"]["PromInstanceSummary"][];
+            note?: string | null;
+            /** Format: int32 */
+            occurrences: number;
+            /** Format: uuid */
+            patient_id: string;
+            /** Format: uuid */
+            template_id: string;
+        };
+        PromBand: {
+            label: string;
+            /**
+             * Format: double
+             * @description Inclusive upper bound of the band.
+             */
+            max: number;
+        };
+        /**
+         * @description How a later score compares with an earlier one, given the scale's MCID and direction.
+         * @enum {string}
+         */
+        PromChange: "improved" | "worsened" | "no_meaningful_change";
+        PromChoiceOption: {
+            label: string;
+            /** Format: double */
+            value: number;
+        };
+        /** @description A questionnaire: its sections of items and how it is scored. */
+        PromDefinition: {
+            /** @description Answers that need a clinician at once, whatever the scores (e.g. PHQ-9 item 9 > 0). */
+            alerts?: components["schemas"]["PromAlertRule"][];
+            /** @description Scales computed from the answers; empty when the questionnaire is not scored. */
+            scales?: components["schemas"]["PromScaleRule"][];
+            sections: components["schemas"]["PromSection"][];
+        };
+        /** @description An instance with its questions (the version it was assigned with) and answers so far. */
+        PromInstance: components["schemas"]["PromInstanceSummary"] & {
+            alerts: components["schemas"]["PromAlert"][];
+            answers: Record<string, never>;
+            definition: components["schemas"]["PromDefinition"];
+        };
+        /** @description Answers for an instance, checked against the version the patient was shown. */
+        PromInstanceAnswers: {
+            /** @description Item id → value: option value or scale number, text, or `YYYY-MM-DD`. */
+            answers: Record<string, never>;
+            /**
+             * Format: int32
+             * @description The template version the answers are for; must be the instance's.
+             */
+            template_version: number;
+        };
+        /** @description One completion asked of a patient, as lists show it and events carry it. */
+        PromInstanceSummary: {
+            /** Format: uuid */
+            assignment_id: string;
+            /** @description May be answered now (it opens two days before it is due). */
+            available: boolean;
+            /** Format: date-time */
+            due_at: string;
+            /** Format: uuid */
+            id: string;
+            instrument?: string | null;
+            /** @description Not completed and past its due date. */
+            overdue: boolean;
+            /** Format: uuid */
+            patient_id: string;
+            patient_name: string;
+            /** @description `none`, `needs_review` (an alert fired) or `reviewed`. */
+            review_status: string;
+            scores?: components["schemas"]["PromScaleScore"][] | null;
+            /** Format: date-time */
+            started_at?: string | null;
+            /** @description `pending`, `in_progress` or `completed`. */
+            status: string;
+            /** Format: date-time */
+            submitted_at?: string | null;
+            /** Format: uuid */
+            template_id: string;
+            template_name: string;
+            /** Format: int32 */
+            template_version: number;
+        };
+        /** @enum {string} */
+        PromInstrument: "phq9" | "gad7" | "odi" | "ndi" | "quick_dash" | "koos";
+        PromItem: {
+            /** @description Stable within the template (FHIR `linkId`); answers are keyed by it. */
+            id: string;
+            /** Format: int32 */
+            max?: number | null;
+            /**
+             * Format: int32
+             * @description Scale items: the range, inclusive.
+             */
+            min?: number | null;
+            /** @description Choice items: the options in display order. */
+            options?: components["schemas"]["PromChoiceOption"][];
+            required?: boolean;
+            show_if?: null | components["schemas"]["PromShowIf"];
+            text: string;
+            type: components["schemas"]["PromItemType"];
+        };
+        /** @enum {string} */
+        PromItemType: "choice" | "scale" | "text" | "date";
+        /** @description How a scale turns answers into a score (PROMS.md "What the engine should support"). */
+        PromMethod: {
+            /** @enum {string} */
+            kind: "sum";
+        } | {
+            /** @enum {string} */
+            kind: "percent_of_answered_max";
+        } | {
+            /** Format: double */
+            intercept: number;
+            /** @enum {string} */
+            kind: "linear_mean";
+            /** Format: double */
+            slope: number;
+        };
+        PromNewAssignment: {
+            /**
+             * Format: int32
+             * @description Repeat every this many days (1–365)…
+             */
+            every_days?: number | null;
+            /**
+             * Format: date-time
+             * @description When the first completion is due; now when absent.
+             */
+            first_due_at?: string | null;
+            note?: string | null;
+            /**
+             * Format: int32
+             * @description …this many times in all (1–52, default 1).
+             */
+            occurrences?: number | null;
+            /** Format: uuid */
+            patient_id: string;
+            /** Format: uuid */
+            template_id: string;
+        };
+        PromNewTemplate: {
+            definition?: null | components["schemas"]["PromDefinition"];
+            description?: string | null;
+            instrument?: null | components["schemas"]["PromInstrument"];
+            name?: string | null;
+        };
+        PromScaleRule: {
+            /** @description Ascending by `max`; a score falls in the first band whose `max` is at least it. */
+            bands?: components["schemas"]["PromBand"][];
+            /** @description Whether a higher score is better (KOOS) rather than worse (most instruments). */
+            higher_is_better?: boolean;
+            /** @description e.g. `total`, `pain`; unique within the template. */
+            id: string;
+            /**
+             * @description Sums only: each missing item (within `min_answered`) counts as the mean of the
+             *     answered ones (NDI).
+             */
+            impute_mean?: boolean;
+            /** @description The choice or scale items this scale scores. */
+            items: string[];
+            label: string;
+            /**
+             * Format: double
+             * @description The smallest change between two completions that is clinically meaningful.
+             */
+            mcid?: number | null;
+            method: components["schemas"]["PromMethod"];
+            /** @description Fewer answered items than this scores as insufficient. Defaults to all of them. */
+            min_answered?: number | null;
+        };
+        /** @description One scale's result for one response. */
+        PromScaleScore: {
+            answered: number;
+            band?: string | null;
+            /** @description Fewer items answered than the rule's minimum: no score. */
+            insufficient: boolean;
+            items: number;
+            label: string;
+            /**
+             * Format: double
+             * @description Sums only: the score as a percentage of the scale's full range (NDI: raw × 2).
+             */
+            percent?: number | null;
+            scale: string;
+            /**
+             * Format: double
+             * @description Rounded to two decimals; `None` when too few items were answered.
+             */
+            score?: number | null;
+        };
+        PromScaleTrend: {
+            /** @description From the latest version the patient answered. */
+            bands: components["schemas"]["PromBand"][];
+            change_from_baseline?: null | components["schemas"]["PromChange"];
+            higher_is_better: boolean;
+            label: string;
+            /** Format: double */
+            mcid?: number | null;
+            points: components["schemas"]["PromTrendPoint"][];
+            scale: string;
+        };
+        PromSection: {
+            items: components["schemas"]["PromItem"][];
+            title: string;
+        };
+        PromShowIf: {
+            any_of: number[];
+            /** @description An earlier choice or scale item. */
+            item: string;
+        };
+        /** @description A standard instrument, ready to start a template from. */
+        PromStandardInstrument: {
+            definition: components["schemas"]["PromDefinition"];
+            instrument: components["schemas"]["PromInstrument"];
+            name: string;
+            /** @description False for licensed instruments: the clinic enters the items' wording. */
+            ships_items: boolean;
+        };
+        /** @description A template in its current version (or the version asked for). */
+        PromTemplate: {
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: int32
+             * @description The newest version; `version` is lower when an older one was asked for.
+             */
+            current_version: number;
+            definition: components["schemas"]["PromDefinition"];
+            description?: string | null;
+            /** Format: uuid */
+            id: string;
+            instrument?: string | null;
+            name: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: int32 */
+            version: number;
+        };
+        /** @description Completion and outcome per questionnaire across the clinic. */
+        PromTemplateStats: {
+            /**
+             * Format: double
+             * @description Mean of (latest − first) score over those patients.
+             */
+            average_change?: number | null;
+            /** Format: int64 */
+            completed: number;
+            /**
+             * Format: double
+             * @description `completed / due`, 0–1; `None` when nothing is due yet.
+             */
+            completion_rate?: number | null;
+            /**
+             * Format: int64
+             * @description Instances due by now, or completed early.
+             */
+            due: number;
+            higher_is_better: boolean;
+            /**
+             * Format: int64
+             * @description How many of them improved by at least the MCID.
+             */
+            improved: number;
+            instrument?: string | null;
+            /** Format: int64 */
+            overdue: number;
+            /**
+             * Format: int64
+             * @description Patients with at least two scored completions.
+             */
+            patients_with_change: number;
+            /** @description The first scale's label, which the change figures are about. */
+            scale?: string | null;
+            /** Format: uuid */
+            template_id: string;
+            template_name: string;
+        };
+        PromTemplateSummary: {
+            description?: string | null;
+            /** Format: uuid */
+            id: string;
+            instrument?: string | null;
+            /** Format: int64 */
+            items: number;
+            name: string;
+            /** @description The scales' labels; empty when the template is not scored. */
+            scales: string[];
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: int32 */
+            version: number;
+        };
+        PromTemplateVersion: {
+            definition: components["schemas"]["PromDefinition"];
+            description?: string | null;
+            name: string;
+        };
+        /** @description One questionnaire's scores for a patient over time. */
+        PromTrend: {
+            instrument?: string | null;
+            scales: components["schemas"]["PromScaleTrend"][];
+            /** Format: uuid */
+            template_id: string;
+            template_name: string;
+        };
+        PromTrendPoint: {
+            band?: string | null;
+            change?: null | components["schemas"]["PromChange"];
+            /** Format: uuid */
+            instance_id: string;
+            /** Format: double */
+            score?: number | null;
+            /** Format: date-time */
+            submitted_at: string;
         };
         Provider: {
             active: boolean;
@@ -3051,6 +3789,35 @@ export interface operations {
             };
         };
     };
+    patient_trends: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_PromTrend"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     my_record: {
         parameters: {
             query?: never;
@@ -3066,6 +3833,522 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Patient"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_alerts: {
+        parameters: {
+            query?: {
+                /** @description Only alerts nobody has acknowledged yet. */
+                open?: boolean | null;
+                patient_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_PromAlert"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    acknowledge_alert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromAlert"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    analytics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_PromTemplateStats"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_assignment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PromNewAssignment"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromAssignment"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_instances: {
+        parameters: {
+            query?: {
+                cursor?: string | null;
+                limit?: number | null;
+                /** @description Only instances past their due date and not completed. */
+                overdue?: boolean | null;
+                /** @description Staff: one patient's. Patients always get their own. */
+                patient_id?: string | null;
+                /** @description `pending`, `in_progress`, `completed`; comma-separated for several. */
+                status?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_PromInstanceSummary"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_instance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromInstance"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    save_answers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PromInstanceAnswers"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromInstance"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    instance_fhir: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": unknown;
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    submit_instance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PromInstanceAnswers"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromInstance"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_instruments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_PromStandardInstrument"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_templates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_PromTemplateSummary"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_template: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PromNewTemplate"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromTemplate"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_template: {
+        parameters: {
+            query?: {
+                /** @description A version number; the current one when absent. */
+                version?: number | null;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromTemplate"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_template: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PromTemplateVersion"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromTemplate"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    template_fhir: {
+        parameters: {
+            query?: {
+                /** @description A version number; the current one when absent. */
+                version?: number | null;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": unknown;
                 };
             };
             404: {

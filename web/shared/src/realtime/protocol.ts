@@ -165,6 +165,7 @@ export const channels = {
   appointments: 'appointments',
   presence: 'presence',
   inbox: 'inbox',
+  proms: 'proms',
   user: (userId: Uuid) => `user:${userId}`,
   conversation: (conversationId: Uuid) => `conversation:${conversationId}`,
 } as const;

@@ -35,7 +35,7 @@ use crate::routes::conversations::DatabaseConversations;
 use crate::state::{App, AppState};
 use crate::{metrics, routes, web};
 
-/// Largest request body we read (JSON bodies; uploads will stream separately).
+/// Largest request body we read (JSON bodies; document uploads stream with their own limit).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Which parts of Qivr this process runs (`qivr serve --roles`).
@@ -88,6 +88,8 @@ impl Application {
                 stop_background.clone(),
             )));
         }
+        let storage = crate::storage::Storage::from_config(&config)?;
+        tracing::info!(storage = %storage.description, "document storage");
         let listener = tokio::net::TcpListener::bind(config.addr).await?;
         let state = AppState(Arc::new(App {
             login_throttle: LoginThrottle::per_minute(config.auth.login_attempts_per_minute),
@@ -97,6 +99,7 @@ impl Application {
             config,
             pool,
             auth,
+            storage,
             redis,
         }));
         let mut router = if roles.api { router(state.clone()) } else { health_router(state.clone()) };
@@ -134,7 +137,7 @@ impl Application {
 #[openapi(
     info(title = "Qivr API", description = "The Qivr clinic platform's REST API. Errors are RFC 9457 problem details."),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "users"), (name = "patients"), (name = "evaluations"), (name = "appointments"), (name = "messaging"), (name = "audit"), (name = "identity"))
+    tags((name = "auth"), (name = "users"), (name = "patients"), (name = "evaluations"), (name = "appointments"), (name = "messaging"), (name = "records"), (name = "audit"), (name = "identity"))
 )]
 struct ApiDoc;
 

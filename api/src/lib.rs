@@ -14,6 +14,7 @@
 //! - [`audit`]: writing the access audit log in the same transaction as the access.
 //! - [`events`]: staging events in the outbox with the change, publishing them after commit.
 //! - [`validate`], [`pagination`]: input checks and cursor lists.
+//! - [`storage`], [`file_types`]: where document bytes live, and which files are accepted.
 //! - [`provision`]: `tenant create` and the demo clinics.
 //! - [`web`]: serving the built dashboard and portal.
 //!
@@ -26,11 +27,13 @@ pub mod cli;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod file_types;
 pub mod metrics;
 pub mod pagination;
 pub mod provision;
 pub mod routes;
 pub mod state;
+pub mod storage;
 pub mod validate;
 pub mod web;
 

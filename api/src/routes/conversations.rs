@@ -28,6 +28,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::events::{self, Staged};
 use crate::extract::{Caller, Clinic, Json, Path, Query};
 use crate::pagination::{Page, PageParams};
+use crate::routes::documents::{attach_documents, Attachment};
 use crate::routes::patients::own_patient_id;
 use crate::state::AppState;
 use crate::validate::{patch, Checks, SHORT_TEXT};
@@ -72,6 +73,9 @@ pub struct Message {
     pub body: String,
     pub client_id: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Documents of the conversation's patient sent with the message (metadata only).
+    #[schema(value_type = Vec<Attachment>)]
+    pub attachments: sqlx::types::Json<Vec<Attachment>>,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -192,7 +196,7 @@ pub async fn create_conversation(State(state): State<AppState>, caller: Caller, 
     caller.audit(&mut tx, Entry::patient("conversation.create", patient_id, "conversation", id)).await?;
     let mut staged = Vec::new();
     if let Some(text) = body.body {
-        staged = insert_message(&mut tx, &caller, id, patient_id, text.trim(), None).await?.1;
+        staged = insert_message(&mut tx, &caller, id, patient_id, text.trim(), None, &[]).await?.1;
     } else {
         staged.extend(announce_conversation(&mut tx, tenant_id, id).await?);
     }
@@ -288,7 +292,7 @@ pub async fn list_messages(State(state): State<AppState>, caller: Caller, Path(i
     let messages = sqlx::query_as!(
         Message,
         r#"SELECT m.id, m.conversation_id, m.sender_user_id, u.name AS "sender_name?", m.sender_role, m.body,
-                  m.client_id, m.created_at
+                  m.client_id, m.created_at, message_attachments_json(m.id) AS "attachments!: _"
            FROM messages m LEFT JOIN users u ON u.id = m.sender_user_id
            WHERE m.tenant_id = $1 AND m.conversation_id = $2 AND m.deleted_at IS NULL
              AND ($3::timestamptz IS NULL OR (m.created_at, m.id) < ($3, $4))
@@ -312,6 +316,10 @@ pub struct NewMessage {
     /// Chosen by the client (e.g. a UUID); sending again with the same one returns the message
     /// already stored instead of a second copy.
     pub client_id: Option<String>,
+    /// Documents of the conversation's patient to attach (uploaded first, through the
+    /// patient's documents).
+    #[serde(default)]
+    pub attachment_ids: Vec<Uuid>,
 }
 
 /// Sends a message. Retried sends with the same `client_id` are answered with the stored
@@ -331,7 +339,7 @@ pub async fn send_message(State(state): State<AppState>, caller: Caller, Path(id
         let existing = sqlx::query_as!(
             Message,
             r#"SELECT m.id, m.conversation_id, m.sender_user_id, u.name AS "sender_name?", m.sender_role, m.body,
-                      m.client_id, m.created_at
+                      m.client_id, m.created_at, message_attachments_json(m.id) AS "attachments!: _"
                FROM messages m LEFT JOIN users u ON u.id = m.sender_user_id
                WHERE m.tenant_id = $1 AND m.conversation_id = $2 AND m.sender_user_id = $3 AND m.client_id = $4"#,
             caller.principal.tenant_id,
@@ -345,7 +353,7 @@ pub async fn send_message(State(state): State<AppState>, caller: Caller, Path(id
             return Ok((StatusCode::OK, Json(existing)));
         }
     }
-    let (message, staged) = insert_message(&mut tx, &caller, id, conversation.patient_id, body.body.trim_end(), body.client_id).await?;
+    let (message, staged) = insert_message(&mut tx, &caller, id, conversation.patient_id, body.body.trim_end(), body.client_id, &body.attachment_ids).await?;
     tx.commit().await?;
     state.events.publish(staged).await;
     Ok((StatusCode::CREATED, Json(message)))
@@ -421,8 +429,9 @@ pub async fn mark_read(State(state): State<AppState>, caller: Caller, Path(id): 
     Ok(Json(ReadState { conversation_id: id, up_to: read.up_to, unread_count: read.unread_count, read_at: read.read_at }))
 }
 
-/// Stores a message, bumps everyone else's unread count and stages the events.
-async fn insert_message(tx: &mut Tx, caller: &Caller, conversation_id: Uuid, patient_id: Uuid, body: &str, client_id: Option<String>) -> ApiResult<(Message, Vec<Staged>)> {
+/// Stores a message with its attachments, bumps everyone else's unread count and stages the
+/// events.
+async fn insert_message(tx: &mut Tx, caller: &Caller, conversation_id: Uuid, patient_id: Uuid, body: &str, client_id: Option<String>, attachment_ids: &[Uuid]) -> ApiResult<(Message, Vec<Staged>)> {
     let tenant_id = caller.principal.tenant_id;
     let sender = caller.principal.user_id;
     // language=PostgreSQL
@@ -433,7 +442,7 @@ async fn insert_message(tx: &mut Tx, caller: &Caller, conversation_id: Uuid, pat
                VALUES ($1, $2, $3, $4, $5, $6)
                RETURNING id, conversation_id, sender_user_id, sender_role, body, client_id, created_at)
            SELECT i.id, i.conversation_id, i.sender_user_id, $7::text AS "sender_name?", i.sender_role, i.body,
-                  i.client_id, i.created_at
+                  i.client_id, i.created_at, '[]'::jsonb AS "attachments!: _"
            FROM inserted i"#,
         tenant_id,
         conversation_id,
@@ -445,6 +454,8 @@ async fn insert_message(tx: &mut Tx, caller: &Caller, conversation_id: Uuid, pat
     )
     .fetch_one(&mut **tx)
     .await?;
+    let mut message = message;
+    message.attachments.0 = attach_documents(tx, tenant_id, patient_id, message.id, attachment_ids).await?;
     // The sender has read their own message; everyone else (the patient's login and every
     // active clinic user) has one more unread.
     // language=PostgreSQL

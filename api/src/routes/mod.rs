@@ -4,12 +4,15 @@
 pub mod appointments;
 pub mod audit;
 pub mod auth;
+pub mod consents;
 pub mod conversations;
+pub mod documents;
 pub mod evaluations;
 pub mod health;
 pub mod identity_providers;
 pub mod patients;
 pub mod providers;
+pub mod records;
 pub mod users;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -25,6 +28,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(providers::routes())
         .merge(appointments::routes())
         .merge(conversations::routes())
+        .merge(documents::routes())
+        .merge(consents::routes())
+        .merge(records::routes())
         .merge(audit::routes())
         .merge(identity_providers::routes())
 }

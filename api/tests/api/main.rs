@@ -3,13 +3,17 @@
 
 mod access;
 mod appointments;
+mod attachments;
 mod auth;
+mod consents;
 mod conventions;
+mod documents;
 mod email;
 mod evaluations;
 mod external_identity;
 mod helpers;
 mod messaging;
 mod patients;
+mod summary;
 mod tenancy;
 mod users_and_audit;

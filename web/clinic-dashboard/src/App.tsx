@@ -14,6 +14,7 @@ import { InboxPage } from './pages/Inbox';
 import { UsersPage } from './pages/Users';
 import { AuditLogPage } from './pages/AuditLog';
 import { IdentityProvidersPage } from './pages/IdentityProviders';
+import { ConsentTypesPage } from './pages/ConsentTypes';
 
 export function App() {
   const status = useAuthState(auth, (s) => s.status);
@@ -51,6 +52,7 @@ export function App() {
         <Route path="users" element={<UsersPage />} />
         <Route path="audit" element={<AuditLogPage />} />
         <Route path="identity-providers" element={<IdentityProvidersPage />} />
+        <Route path="consent-types" element={<ConsentTypesPage />} />
         <Route path="*" element={<ComingSoon title="Page not found" notFound />} />
       </Route>
     </Routes>

@@ -12,6 +12,7 @@ const upcoming = [
 const administration = [
   { to: '/providers', label: 'Providers' },
   { to: '/scheduling', label: 'Scheduling settings' },
+  { to: '/consent-types', label: 'Consent types' },
   { to: '/users', label: 'Users' },
   { to: '/audit', label: 'Audit log' },
   { to: '/identity-providers', label: 'Identity providers' },

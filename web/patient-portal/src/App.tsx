@@ -6,6 +6,7 @@ import { MyIntakes } from './MyIntakes';
 import { NewIntakePage } from './NewIntake';
 import { MyAppointments } from './MyAppointments';
 import { ConversationPage, MessagesNavLink, MessagesPage, NewMessagePage } from './Messages';
+import { MyConsents, MyDocuments, RequiredConsents } from './MyRecords';
 
 export function App() {
   const status = useAuthState(auth, (s) => s.status);
@@ -35,6 +36,8 @@ export function App() {
           My intakes
         </NavLink>
         <MessagesNavLink />
+        <NavLink to="/documents">My documents</NavLink>
+        <NavLink to="/consents">My consents</NavLink>
         <NavLink to="/me">My details</NavLink>
       </nav>
       <div className="shell__main">
@@ -46,16 +49,20 @@ export function App() {
           </button>
         </header>
         <main className="content">
-          <Routes>
-            <Route path="/me" element={<MyDetails />} />
-            <Route path="/appointments" element={<MyAppointments />} />
-            <Route path="/intakes" element={<MyIntakes />} />
-            <Route path="/intakes/new" element={<NewIntakePage />} />
-            <Route path="/messages" element={<MessagesPage />} />
-            <Route path="/messages/new" element={<NewMessagePage />} />
-            <Route path="/messages/:conversationId" element={<ConversationPage />} />
-            <Route path="*" element={<Navigate to="/me" replace />} />
-          </Routes>
+          <RequiredConsents>
+            <Routes>
+              <Route path="/me" element={<MyDetails />} />
+              <Route path="/appointments" element={<MyAppointments />} />
+              <Route path="/intakes" element={<MyIntakes />} />
+              <Route path="/intakes/new" element={<NewIntakePage />} />
+              <Route path="/messages" element={<MessagesPage />} />
+              <Route path="/messages/new" element={<NewMessagePage />} />
+              <Route path="/messages/:conversationId" element={<ConversationPage />} />
+              <Route path="/documents" element={<MyDocuments />} />
+              <Route path="/consents" element={<MyConsents />} />
+              <Route path="*" element={<Navigate to="/me" replace />} />
+            </Routes>
+          </RequiredConsents>
         </main>
       </div>
     </div>

@@ -90,11 +90,21 @@ pub struct DocumentUpload {
 pub async fn list_documents(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>, Query(page): Query<PageParams>) -> ApiResult<Json<Page<Document>>> {
     let limit = page.limit()?;
     let before: Option<(DateTime<Utc>, Uuid)> = page.cursor()?;
-    let (before_at, before_id) = before.unzip();
     let mut tx = caller.begin(&state).await?;
     ensure_visible(&mut tx, &caller, id).await?;
+    let documents = newest(&mut tx, caller.principal.tenant_id, id, before, limit + 1).await?;
+    let page = Page::from_rows(documents, limit, |d| (d.created_at, d.id));
+    let listed: Vec<(Uuid, Uuid)> = page.items.iter().map(|d| (id, d.id)).collect();
+    caller.audit_listed(&mut tx, "document.list", "document", &listed).await?;
+    tx.commit().await?;
+    Ok(Json(page))
+}
+
+/// A patient's current documents, newest first, from just before `before` (a page's cursor).
+pub async fn newest(tx: &mut Tx, tenant_id: Uuid, patient_id: Uuid, before: Option<(DateTime<Utc>, Uuid)>, limit: i64) -> sqlx::Result<Vec<Document>> {
+    let (before_at, before_id) = before.unzip();
     // language=PostgreSQL
-    let documents = sqlx::query_as!(
+    sqlx::query_as!(
         Document,
         r#"SELECT d.id, d.patient_id, d.file_name, d.content_type, d.size_bytes, d.sha256, d.category, d.description,
                   d.uploaded_by_role, u.name AS "uploaded_by_name?", d.created_at
@@ -102,19 +112,14 @@ pub async fn list_documents(State(state): State<AppState>, caller: Caller, Path(
            WHERE d.tenant_id = $1 AND d.patient_id = $2 AND d.deleted_at IS NULL
              AND ($3::timestamptz IS NULL OR (d.created_at, d.id) < ($3, $4))
            ORDER BY d.created_at DESC, d.id DESC LIMIT $5"#,
-        caller.principal.tenant_id,
-        id,
+        tenant_id,
+        patient_id,
         before_at,
         before_id,
-        limit + 1,
+        limit,
     )
-    .fetch_all(&mut *tx)
-    .await?;
-    let page = Page::from_rows(documents, limit, |d| (d.created_at, d.id));
-    let listed: Vec<(Uuid, Uuid)> = page.items.iter().map(|d| (id, d.id)).collect();
-    caller.audit_listed(&mut tx, "document.list", "document", &listed).await?;
-    tx.commit().await?;
-    Ok(Json(page))
+    .fetch_all(&mut **tx)
+    .await
 }
 
 /// Uploads a document for a patient (`multipart/form-data`).

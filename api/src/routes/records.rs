@@ -22,7 +22,7 @@ use crate::extract::{Caller, Json, Path, Query};
 use crate::pagination::{Page, PageParams};
 use crate::routes::appointments::Appointment;
 use crate::routes::consents::{consent_statuses, ConsentStatus};
-use crate::routes::documents::Document;
+use crate::routes::documents::{self, Document};
 use crate::routes::evaluations::{fetch_intake, Intake};
 use crate::routes::patients::{ensure_visible, Condition};
 use crate::state::AppState;
@@ -126,20 +126,7 @@ pub async fn summary(State(state): State<AppState>, caller: Caller, Path(id): Pa
     )
     .fetch_all(&mut *tx)
     .await?;
-    // language=PostgreSQL
-    let recent_documents = sqlx::query_as!(
-        Document,
-        r#"SELECT d.id, d.patient_id, d.file_name, d.content_type, d.size_bytes, d.sha256, d.category, d.description,
-                  d.uploaded_by_role, u.name AS "uploaded_by_name?", d.created_at
-           FROM documents d LEFT JOIN users u ON u.id = d.created_by
-           WHERE d.tenant_id = $1 AND d.patient_id = $2 AND d.deleted_at IS NULL
-           ORDER BY d.created_at DESC, d.id DESC LIMIT $3"#,
-        tenant_id,
-        id,
-        RECENT,
-    )
-    .fetch_all(&mut *tx)
-    .await?;
+    let recent_documents = documents::newest(&mut tx, tenant_id, id, None, RECENT).await?;
     let consents = consent_statuses(&mut tx, tenant_id, id).await?;
     caller.audit(&mut tx, Entry::patient("patient.summary", id, "patient", id)).await?;
     tx.commit().await?;

@@ -94,6 +94,16 @@ pub struct Response {
 }
 
 impl Response {
+    /// Reads a response; a body that is not JSON is kept as a string.
+    async fn read(response: reqwest::Response) -> Self {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Response { status, content_type, headers, body }
+    }
+
     /// The field names of a problem's `errors`.
     pub fn fields(&self) -> Vec<String> {
         self.body["errors"]
@@ -119,13 +129,7 @@ impl TestApp {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.expect("request sent");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-        let text = response.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Response { status, content_type, headers, body }
+        Response::read(request.send().await.expect("request sent")).await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Response {
@@ -156,12 +160,7 @@ impl TestApp {
             .send()
             .await
             .expect("upload sent");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-        let text = response.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Response { status, content_type, headers, body }
+        Response::read(response).await
     }
 
     /// Downloads raw bytes (a document's content), with the response headers.

@@ -22,7 +22,6 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -37,6 +36,10 @@ use crate::{metrics, routes, web};
 
 /// Largest request body we read (JSON bodies; document uploads stream with their own limit).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// How long a request may take to be answered, and (for document uploads, which may take longer
+/// as a whole) how long an upload may go without sending anything.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Which parts of Qivr this process runs (`qivr serve --roles`).
 #[derive(Debug, Clone, Copy)]
@@ -174,7 +177,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(middleware::from_fn(answer_in_time))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");
             Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "an unexpected error occurred; it has been logged".to_string())
@@ -200,6 +203,20 @@ fn health_router(state: AppState) -> Router {
         .route("/metrics", get(metrics::serve))
         .fallback(not_found)
         .with_state(state)
+}
+
+/// Answers 408 to a request not answered within [`REQUEST_TIMEOUT`]. Document uploads stream
+/// for as long as the client keeps sending (their size is capped, and each chunk must arrive in
+/// time), so a large file on a slow line is not cut off.
+async fn answer_in_time(request: Request<axum::body::Body>, next: middleware::Next) -> Response {
+    let path = request.uri().path();
+    let upload = request.method() == axum::http::Method::POST && path.starts_with("/api/v1/patients/") && path.ends_with("/documents");
+    if upload {
+        return next.run(request).await;
+    }
+    tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await.unwrap_or_else(|_| {
+        Problem::new(StatusCode::REQUEST_TIMEOUT, "the request took too long to answer".to_string()).into_response()
+    })
 }
 
 async fn not_found() -> Response {

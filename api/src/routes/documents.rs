@@ -15,7 +15,7 @@ use axum::extract::multipart::{Field, Multipart, MultipartError, MultipartReject
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use qivr_shared::auth::Role;
@@ -28,6 +28,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::app::REQUEST_TIMEOUT;
 use crate::audit::Entry;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, Json, Path, Query};
@@ -238,7 +239,7 @@ async fn store_file(state: &AppState, key: &str, mut field: Field<'_>) -> ApiRes
     let declared = field.content_type().unwrap_or("application/octet-stream").to_string();
     let mut head = BytesMut::new();
     while head.len() < SNIFF_BYTES {
-        match field.chunk().await.map_err(malformed)? {
+        match next_chunk(&mut field).await? {
             Some(chunk) => head.extend_from_slice(&chunk),
             None => break,
         }
@@ -272,7 +273,7 @@ async fn store_file(state: &AppState, key: &str, mut field: Field<'_>) -> ApiRes
             }
             hasher.update(&chunk);
             upload.write(chunk).await.map_err(|e| ApiError::Internal(e.into()))?;
-            next = field.chunk().await.map_err(malformed)?;
+            next = next_chunk(&mut field).await?;
         }
         Ok(())
     }
@@ -287,10 +288,19 @@ async fn store_file(state: &AppState, key: &str, mut field: Field<'_>) -> ApiRes
     Ok(StoredFile { file_name, content_type, size, sha256: hex::encode(hasher.finalize()) })
 }
 
+/// The next chunk of a part; an upload that sends nothing for [`REQUEST_TIMEOUT`] is given up
+/// (uploads are exempt from the overall request timeout, see `app::answer_in_time`).
+async fn next_chunk(field: &mut Field<'_>) -> ApiResult<Option<Bytes>> {
+    match tokio::time::timeout(REQUEST_TIMEOUT, field.chunk()).await {
+        Ok(chunk) => chunk.map_err(malformed),
+        Err(_) => Err(ApiError::BadRequest { field: "file".into(), detail: format!("the upload stalled: nothing arrived for {} s", REQUEST_TIMEOUT.as_secs()) }),
+    }
+}
+
 /// Reads a short text part, refusing (not truncating) one that is too long.
 async fn small_text(mut field: Field<'_>, name: &'static str, max_chars: usize) -> ApiResult<String> {
     let mut bytes = BytesMut::new();
-    while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+    while let Some(chunk) = next_chunk(&mut field).await? {
         bytes.extend_from_slice(&chunk);
         if bytes.len() > max_chars * 4 {
             return Err(ApiError::invalid(name, format!("must be at most {max_chars} characters")));

@@ -174,10 +174,11 @@ impl S3Emulator {
             .stderr(Stdio::null())
             .spawn()
             .expect("s3rver starts");
-        let endpoint = format!("http://127.0.0.1:{port}");
+        // Owned from here on, so it is stopped (on drop) on every path.
+        let emulator = Self { endpoint: format!("http://127.0.0.1:{port}"), dir, child };
         for _ in 0..100 {
-            if reqwest::get(&endpoint).await.is_ok() {
-                return Self { endpoint, dir, child };
+            if reqwest::get(&emulator.endpoint).await.is_ok() {
+                return emulator;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -149,9 +149,15 @@ $$;
 CREATE TRIGGER status_history AFTER INSERT OR UPDATE OF status ON evaluations
     FOR EACH ROW EXECUTE FUNCTION record_evaluation_status();
 
--- Evaluations from before this migration: their current status, as of their last change.
+-- Evaluations from before this migration: their current status, as of their last change. Row
+-- security is forced even on the tables' owner, so it is lifted for this one statement (inside
+-- the migration's transaction) for every clinic's rows to be copied.
+ALTER TABLE evaluations NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE evaluation_status_changes NO FORCE ROW LEVEL SECURITY;
 INSERT INTO evaluation_status_changes (tenant_id, evaluation_id, patient_id, status, changed_at)
 SELECT tenant_id, id, patient_id, status, updated_at FROM evaluations;
+ALTER TABLE evaluations FORCE ROW LEVEL SECURITY;
+ALTER TABLE evaluation_status_changes FORCE ROW LEVEL SECURITY;
 
 -- The documents a message carries, as the message's `attachments` array (metadata only).
 -- Runs as the caller, so row-level security applies as to any query.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{spawn_app, spawn_app_with, TestApp};
+use crate::helpers::{files_below, spawn_app, spawn_app_with, TestApp};
 
 /// A PDF-looking file of `len` bytes whose content varies, so a reordered or truncated
 /// download cannot compare equal.
@@ -216,4 +216,8 @@ async fn the_s3_backend_round_trips_documents_through_a_real_s3_server() {
     refused.assert_problem(413);
     let listed = app.get(&format!("/api/v1/patients/{patient_id}/documents"), &staff.access).await;
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 1, "the refused upload left no document");
+    let stored: Vec<String> = files_below(&s3.dir).iter().map(|p| p.display().to_string()).filter(|p| p.ends_with("._S3rver_object")).collect();
+    assert_eq!(stored.len(), 1, "only the accepted upload is an object in the bucket: {stored:?}");
+    assert!(stored[0].contains("/qivr-docs/clinics/"), "stored under the configured prefix: {stored:?}");
 }
+

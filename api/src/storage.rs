@@ -4,8 +4,8 @@
 //! The backends are `object_store`'s (its [`ObjectStore`] trait is the seam: `LocalFileSystem`
 //! and `AmazonS3` both implement it, and so does anything a deployment might add). [`Storage`]
 //! adds what documents need on top: writing a stream of unknown length in bounded memory
-//! (multipart parts for S3, a temporary file renamed into place for local files), aborting it
-//! cleanly, and reading back as a stream.
+//! (5 MiB multipart parts for S3, 256 KiB writes to a temporary file renamed into place for
+//! local files), aborting it cleanly, and reading back as a stream.
 
 use std::sync::Arc;
 
@@ -22,14 +22,19 @@ use qivr_shared::Config;
 use secrecy::ExposeSecret;
 use tokio::io::AsyncWriteExt;
 
-/// Bytes buffered per part before they go to the store; bounds memory per upload.
-const PART_BYTES: usize = 5 * 1024 * 1024;
+/// Bytes buffered per part before they go to S3: its smallest allowed part (all but the last),
+/// and so the memory an S3 upload holds at most.
+const S3_PART_BYTES: usize = 5 * 1024 * 1024;
+/// Bytes buffered before they are written to a local file.
+const LOCAL_PART_BYTES: usize = 256 * 1024;
 
 #[derive(Clone)]
 pub struct Storage {
     store: Arc<dyn ObjectStore>,
     /// Prefix of every key (the part of `s3://bucket/prefix` after the bucket).
     prefix: Path,
+    /// How much of an upload is held in memory before it is written out.
+    part_bytes: usize,
     /// For logs and the start-up line: `local:/path` or `s3://bucket/prefix`.
     pub description: String,
 }
@@ -54,7 +59,7 @@ impl Storage {
                     builder = builder.with_access_key_id(key).with_secret_access_key(secret.expose_secret());
                 }
                 let store = builder.build().context("configuring S3 document storage")?;
-                Ok(Self { store: Arc::new(store), prefix: Path::from(prefix), description: url.to_string() })
+                Ok(Self { store: Arc::new(store), prefix: Path::from(prefix), part_bytes: S3_PART_BYTES, description: url.to_string() })
             }
             other => {
                 let dir = match other {
@@ -64,7 +69,7 @@ impl Storage {
                 std::fs::create_dir_all(&dir).with_context(|| format!("creating the document directory {}", dir.display()))?;
                 let dir = dir.canonicalize()?;
                 let store = LocalFileSystem::new_with_prefix(&dir)?;
-                Ok(Self { store: Arc::new(store), prefix: Path::default(), description: format!("local:{}", dir.display()) })
+                Ok(Self { store: Arc::new(store), prefix: Path::default(), part_bytes: LOCAL_PART_BYTES, description: format!("local:{}", dir.display()) })
             }
         }
     }
@@ -75,7 +80,7 @@ impl Storage {
 
     /// Starts writing `key`; nothing is visible under it until [`Upload::finish`].
     pub fn upload(&self, key: &str) -> Upload {
-        Upload { writer: BufWriter::with_capacity(self.store.clone(), self.path(key), PART_BYTES) }
+        Upload { writer: BufWriter::with_capacity(self.store.clone(), self.path(key), self.part_bytes) }
     }
 
     /// The content of `key` as a stream of chunks.

@@ -69,6 +69,10 @@ if [ ! -x tools/ses-emulator/node_modules/.bin/aws-ses-v2-local ]; then
   log "installing the SES v2 emulator for the email tests"
   npm ci --prefix tools/ses-emulator --no-audit --no-fund >/dev/null
 fi
+if [ ! -x tools/s3-emulator/node_modules/.bin/s3rver ]; then
+  log "installing the S3 emulator for the document storage tests"
+  npm ci --prefix tools/s3-emulator --no-audit --no-fund >/dev/null
+fi
 
 log "Rust tests"
 if cargo nextest --version >/dev/null 2>&1; then

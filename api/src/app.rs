@@ -22,7 +22,6 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -35,8 +34,12 @@ use crate::routes::conversations::DatabaseConversations;
 use crate::state::{App, AppState};
 use crate::{metrics, routes, web};
 
-/// Largest request body we read (JSON bodies; uploads will stream separately).
+/// Largest request body we read (JSON bodies; document uploads stream with their own limit).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// How long a request may take to be answered, and (for document uploads, which may take longer
+/// as a whole) how long an upload may go without sending anything.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Which parts of Qivr this process runs (`qivr serve --roles`).
 #[derive(Debug, Clone, Copy)]
@@ -90,6 +93,8 @@ impl Application {
             )));
             background.push(tokio::spawn(qivr_workers::prom_reminders::run(pool.clone(), config.clone(), stop_background.clone())));
         }
+        let storage = crate::storage::Storage::from_config(&config)?;
+        tracing::info!(storage = %storage.description, "document storage");
         let listener = tokio::net::TcpListener::bind(config.addr).await?;
         let state = AppState(Arc::new(App {
             login_throttle: LoginThrottle::per_minute(config.auth.login_attempts_per_minute),
@@ -99,6 +104,7 @@ impl Application {
             config,
             pool,
             auth,
+            storage,
             redis,
         }));
         let mut router = if roles.api { router(state.clone()) } else { health_router(state.clone()) };
@@ -136,7 +142,7 @@ impl Application {
 #[openapi(
     info(title = "Qivr API", description = "The Qivr clinic platform's REST API. Errors are RFC 9457 problem details."),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "users"), (name = "patients"), (name = "evaluations"), (name = "appointments"), (name = "messaging"), (name = "audit"), (name = "identity"), (name = "mailbox"))
+    tags((name = "auth"), (name = "users"), (name = "patients"), (name = "evaluations"), (name = "appointments"), (name = "messaging"), (name = "records"), (name = "audit"), (name = "identity"), (name = "mailbox"))
 )]
 struct ApiDoc;
 
@@ -173,7 +179,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(middleware::from_fn(answer_in_time))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");
             Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "an unexpected error occurred; it has been logged".to_string())
@@ -199,6 +205,20 @@ fn health_router(state: AppState) -> Router {
         .route("/metrics", get(metrics::serve))
         .fallback(not_found)
         .with_state(state)
+}
+
+/// Answers 408 to a request not answered within [`REQUEST_TIMEOUT`]. Document uploads stream
+/// for as long as the client keeps sending (their size is capped, and each chunk must arrive in
+/// time), so a large file on a slow line is not cut off.
+async fn answer_in_time(request: Request<axum::body::Body>, next: middleware::Next) -> Response {
+    let path = request.uri().path();
+    let upload = request.method() == axum::http::Method::POST && path.starts_with("/api/v1/patients/") && path.ends_with("/documents");
+    if upload {
+        return next.run(request).await;
+    }
+    tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await.unwrap_or_else(|_| {
+        Problem::new(StatusCode::REQUEST_TIMEOUT, "the request took too long to answer".to_string()).into_response()
+    })
 }
 
 async fn not_found() -> Response {

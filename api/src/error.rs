@@ -28,8 +28,11 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("{detail}")]
     BadRequest { field: String, detail: String },
-    #[error("request body too large (at most {max_bytes} bytes)")]
-    PayloadTooLarge { max_bytes: usize },
+    #[error("{field} too large (at most {max_bytes} bytes)")]
+    PayloadTooLarge { field: &'static str, max_bytes: u64 },
+    /// A body or file of a type the endpoint does not take (415), naming the field.
+    #[error("{detail}")]
+    UnsupportedMediaType { field: &'static str, detail: String },
     #[error("{detail}")]
     Locked { detail: String, retry_after_secs: u64 },
     #[error("too many requests")]
@@ -52,6 +55,7 @@ impl ApiError {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Locked { .. } | ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -93,6 +97,10 @@ impl IntoResponse for ApiError {
             ApiError::Conflict { field: Some(field), detail } => Problem {
                 errors: vec![FieldError::new(*field, detail.clone())],
                 ..Problem::new(status, detail.clone())
+            },
+            ApiError::PayloadTooLarge { field, .. } | ApiError::UnsupportedMediaType { field, .. } => Problem {
+                errors: vec![FieldError::new(*field, self.to_string())],
+                ..Problem::new(status, self.to_string())
             },
             ApiError::Locked { .. } => {
                 Problem::new(status, self.to_string()).with_type("https://qivr.dev/problems/account-locked")

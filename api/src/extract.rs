@@ -48,7 +48,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge { max_bytes: crate::app::MAX_BODY_BYTES }
+                ApiError::PayloadTooLarge { field: "body", max_bytes: crate::app::MAX_BODY_BYTES as u64 }
             } else {
                 ApiError::BadRequest { field: "body".into(), detail: rejection.body_text() }
             }

@@ -15,6 +15,7 @@
 //! - [`events`]: staging events in the outbox with the change, publishing them after commit.
 //! - [`validate`], [`pagination`]: input checks and cursor lists.
 //! - [`proms`]: questionnaire definitions, the scoring engine, standard instruments, FHIR.
+//! - [`storage`], [`file_types`]: where document bytes live, and which files are accepted.
 //! - [`provision`]: `tenant create` and the demo clinics.
 //! - [`web`]: serving the built dashboard and portal.
 //!
@@ -27,12 +28,14 @@ pub mod cli;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod file_types;
 pub mod metrics;
 pub mod pagination;
 pub mod proms;
 pub mod provision;
 pub mod routes;
 pub mod state;
+pub mod storage;
 pub mod validate;
 pub mod web;
 

@@ -17,6 +17,7 @@ use crate::proms::definition::Answers;
 use crate::proms::instruments::{self, Instrument};
 use crate::proms::scoring;
 use crate::routes::proms::{insert_template, TemplateVersion};
+use crate::routes::consents;
 
 pub const DEMO_PASSWORD: &str = "qivr-demo-password";
 pub const DEMO_TENANTS: [(&str, &str); 2] = [("harbour-physio", "Harbour Physiotherapy"), ("summit-health", "Summit Health")];
@@ -37,6 +38,7 @@ pub async fn create_tenant(pool: &PgPool, slug: &str, name: &str, admin_email: &
     let mut tx = tenancy::begin(pool, tenant_id, None).await?;
     let admin_email = admin_email.trim().to_lowercase();
     insert_user(&mut tx, tenant_id, &admin_email, admin_name, Role::Admin, &hash).await?;
+    consents::install_defaults(&mut tx, tenant_id).await?;
     tx.commit().await?;
     Ok(NewTenant { tenant_id, admin_email, one_time_password })
 }
@@ -119,6 +121,7 @@ pub async fn seed_demo(pool: &PgPool) -> anyhow::Result<()> {
         for (local, name, role) in STAFF {
             clinic_users.push(insert_user(&mut tx, tenant_id, &format!("{local}@{slug}.test"), name, role, &hash).await?);
         }
+        consents::install_defaults(&mut tx, tenant_id).await?;
         let weekdays_8_to_6: Vec<serde_json::Value> =
             (1..=5).map(|day| serde_json::json!({ "weekday": day, "start": "08:00", "end": "18:00" })).collect();
         let mut providers = Vec::new();
@@ -173,11 +176,29 @@ pub async fn seed_demo(pool: &PgPool) -> anyhow::Result<()> {
                 seed_conversation(&mut tx, tenant_id, patient_id, user_id, clinic_users[1], subject, messages).await?;
             }
             patient_ids.push(patient_id);
+            grant_required_consents(&mut tx, tenant_id, patient_id).await?;
         }
         seed_proms(&mut tx, tenant_id, &patient_ids).await?;
         tx.commit().await?;
         tracing::info!(tenant.slug = slug, "demo clinic created");
     }
+    Ok(())
+}
+
+/// The demo patients have granted their clinic's required consents, so the portal opens
+/// straight away for them (patients added later are asked first).
+async fn grant_required_consents(tx: &mut Tx, tenant_id: Uuid, patient_id: Uuid) -> sqlx::Result<()> {
+    // language=PostgreSQL
+    sqlx::query!(
+        "INSERT INTO consent_decisions (tenant_id, patient_id, consent_type_id, consent_version_id, decision, recorded_by_role)
+         SELECT $1, $2, t.id, v.id, 'granted', 'patient'
+         FROM consent_types t JOIN consent_versions v ON v.consent_type_id = t.id
+         WHERE t.tenant_id = $1 AND t.required",
+        tenant_id,
+        patient_id
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 

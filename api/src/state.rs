@@ -11,6 +11,7 @@ use sqlx::PgPool;
 use crate::events::Events;
 use crate::metrics::HttpMetrics;
 use crate::routes::auth::LoginThrottle;
+use crate::storage::Storage;
 
 /// Cheap to clone: handlers get `State<AppState>` and read through to [`App`].
 #[derive(Clone)]
@@ -29,6 +30,8 @@ pub struct App {
     pub events: Events,
     /// For what is not an event: disconnecting revoked sessions and disabled users.
     pub realtime: Publisher,
+    /// Where document bytes are kept.
+    pub storage: Storage,
     /// Only for `/readyz`; the realtime broker keeps its own connections.
     pub redis: Option<redis::Client>,
 }

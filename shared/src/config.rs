@@ -2,7 +2,7 @@
 //!
 //! Sources, later ones winning: built-in defaults, `qivr.toml` in the working directory (or the
 //! file named by `QIVR_CONFIG`), then the environment. `DATABASE_URL` and `REDIS_URL` keep their
-//! conventional names, and so does `SES_ENDPOINT`; everything else is `QIVR_<FIELD>` (nested fields with `__`, e.g.
+//! conventional names, and so do `SES_ENDPOINT` and `STORAGE`; everything else is `QIVR_<FIELD>` (nested fields with `__`, e.g.
 //! `QIVR_AUTH__IDLE_TIMEOUT_SECS=600`). Every setting is optional: unset means the embedded
 //! default described on the field, so `qivr serve` runs on a bare machine.
 
@@ -41,6 +41,38 @@ pub struct Config {
     pub ses_endpoint: Option<String>,
     pub email: EmailConfig,
     pub realtime: RealtimeConfig,
+    /// Where uploaded documents are kept (`STORAGE`). Unset: local files under
+    /// `<data_dir>/files`. A directory path keeps them there; `s3://bucket/prefix` keeps them in
+    /// S3 or an S3-compatible store (endpoint and credentials in `documents`).
+    pub storage: Option<String>,
+    pub documents: DocumentsConfig,
+}
+
+/// Patient documents: upload limits and the S3 settings used when `storage` is `s3://…`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct DocumentsConfig {
+    /// Largest file accepted; larger uploads are cut off while streaming and refused (413).
+    pub max_upload_bytes: u64,
+    /// An S3-compatible endpoint (e.g. MinIO or a local emulator). Unset: Amazon S3.
+    pub s3_endpoint: Option<String>,
+    /// Region for S3 when the AWS environment names none.
+    pub s3_region: String,
+    /// Credentials for S3. Unset: the standard AWS environment variables.
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<SecretString>,
+}
+
+impl Default for DocumentsConfig {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 25 * 1024 * 1024,
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+        }
+    }
 }
 
 /// Outgoing email.
@@ -180,6 +212,8 @@ impl Default for Config {
             ses_endpoint: None,
             email: EmailConfig::default(),
             realtime: RealtimeConfig::default(),
+            storage: None,
+            documents: DocumentsConfig::default(),
         }
     }
 }
@@ -205,7 +239,7 @@ impl Config {
         let file = std::env::var("QIVR_CONFIG").unwrap_or_else(|_| "qivr.toml".into());
         Figment::new()
             .merge(Toml::file(file))
-            .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL", "SES_ENDPOINT"]).lowercase(true))
+            .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL", "SES_ENDPOINT", "STORAGE"]).lowercase(true))
             .merge(Env::prefixed("QIVR_").ignore(&["CONFIG"]).split("__"))
             .extract()
     }

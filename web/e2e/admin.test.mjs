@@ -114,6 +114,11 @@ describe('admin screens and invitations', () => {
     await portal.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
     await portal.getByLabel('Confirm password', { exact: true }).fill(NEW_PASSWORD);
     await portal.getByRole('button', { name: 'Set password and sign in' }).click();
+    // A new patient agrees to the clinic's required consents first.
+    const gate = portal.getByTestId('consent-gate');
+    await gate.waitFor();
+    for (const box of await gate.getByRole('checkbox').all()) await box.check();
+    await portal.getByRole('button', { name: 'Agree and continue' }).click();
     await portal.getByTestId('my-name').filter({ hasText: `Invitee${suffix}` }).waitFor();
     assert.equal(new URL(portal.url()).pathname, '/portal/me');
     await portal.context().close();

@@ -28,6 +28,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::events::{self, Staged};
 use crate::extract::{Caller, Clinic, Json, Path, Query};
 use crate::pagination::{Page, PageParams};
+use crate::routes::documents::{attach_documents, Attachment};
 use crate::routes::patients::own_patient_id;
 use crate::state::AppState;
 use crate::validate::{patch, Checks, SHORT_TEXT};
@@ -73,6 +74,9 @@ pub struct Message {
     pub body: String,
     pub client_id: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Documents of the conversation's patient sent with the message (metadata only).
+    #[schema(value_type = Vec<Attachment>)]
+    pub attachments: sqlx::types::Json<Vec<Attachment>>,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -193,7 +197,7 @@ pub async fn create_conversation(State(state): State<AppState>, caller: Caller, 
     caller.audit(&mut tx, Entry::patient("conversation.create", patient_id, "conversation", id)).await?;
     let mut staged = Vec::new();
     if let Some(text) = body.body {
-        staged = insert_message(&mut tx, &caller, Author::Caller, id, patient_id, text.trim(), None).await?.1;
+        staged = insert_message(&mut tx, &caller, Author::Caller, id, patient_id, text.trim(), None, &[]).await?.1;
     } else {
         staged.extend(announce_conversation(&mut tx, tenant_id, id).await?);
     }
@@ -289,7 +293,7 @@ pub async fn list_messages(State(state): State<AppState>, caller: Caller, Path(i
     let messages = sqlx::query_as!(
         Message,
         r#"SELECT m.id, m.conversation_id, m.sender_user_id, u.name AS "sender_name?", m.sender_role, m.body,
-                  m.client_id, m.created_at
+                  m.client_id, m.created_at, message_attachments_json(m.id) AS "attachments!: _"
            FROM messages m LEFT JOIN users u ON u.id = m.sender_user_id
            WHERE m.tenant_id = $1 AND m.conversation_id = $2 AND m.deleted_at IS NULL
              AND ($3::timestamptz IS NULL OR (m.created_at, m.id) < ($3, $4))
@@ -313,6 +317,10 @@ pub struct NewMessage {
     /// Chosen by the client (e.g. a UUID); sending again with the same one returns the message
     /// already stored instead of a second copy.
     pub client_id: Option<String>,
+    /// Documents of the conversation's patient to attach (uploaded first, through the
+    /// patient's documents).
+    #[serde(default)]
+    pub attachment_ids: Vec<Uuid>,
 }
 
 /// Sends a message. Retried sends with the same `client_id` are answered with the stored
@@ -332,7 +340,7 @@ pub async fn send_message(State(state): State<AppState>, caller: Caller, Path(id
         let existing = sqlx::query_as!(
             Message,
             r#"SELECT m.id, m.conversation_id, m.sender_user_id, u.name AS "sender_name?", m.sender_role, m.body,
-                      m.client_id, m.created_at
+                      m.client_id, m.created_at, message_attachments_json(m.id) AS "attachments!: _"
                FROM messages m LEFT JOIN users u ON u.id = m.sender_user_id
                WHERE m.tenant_id = $1 AND m.conversation_id = $2 AND m.sender_user_id = $3 AND m.client_id = $4"#,
             caller.principal.tenant_id,
@@ -346,7 +354,7 @@ pub async fn send_message(State(state): State<AppState>, caller: Caller, Path(id
             return Ok((StatusCode::OK, Json(existing)));
         }
     }
-    let (message, staged) = insert_message(&mut tx, &caller, Author::Caller, id, conversation.patient_id, body.body.trim_end(), body.client_id).await?;
+    let (message, staged) = insert_message(&mut tx, &caller, Author::Caller, id, conversation.patient_id, body.body.trim_end(), body.client_id, &body.attachment_ids).await?;
     tx.commit().await?;
     state.events.publish(staged).await;
     Ok((StatusCode::CREATED, Json(message)))
@@ -470,8 +478,18 @@ enum Author {
     System,
 }
 
-/// Stores a message, bumps the unread counts it should and stages the events.
-async fn insert_message(tx: &mut Tx, caller: &Caller, author: Author, conversation_id: Uuid, patient_id: Uuid, body: &str, client_id: Option<String>) -> ApiResult<(Message, Vec<Staged>)> {
+/// Stores a message with its attachments, bumps the unread counts it should and stages the
+/// events.
+async fn insert_message(
+    tx: &mut Tx,
+    caller: &Caller,
+    author: Author,
+    conversation_id: Uuid,
+    patient_id: Uuid,
+    body: &str,
+    client_id: Option<String>,
+    attachment_ids: &[Uuid],
+) -> ApiResult<(Message, Vec<Staged>)> {
     let tenant_id = caller.principal.tenant_id;
     let system = author == Author::System;
     let (sender, role, name) = match author {
@@ -486,7 +504,7 @@ async fn insert_message(tx: &mut Tx, caller: &Caller, author: Author, conversati
                VALUES ($1, $2, $3, $4, $5, $6)
                RETURNING id, conversation_id, sender_user_id, sender_role, body, client_id, created_at)
            SELECT i.id, i.conversation_id, i.sender_user_id, $7::text AS "sender_name?", i.sender_role, i.body,
-                  i.client_id, i.created_at
+                  i.client_id, i.created_at, '[]'::jsonb AS "attachments!: _"
            FROM inserted i"#,
         tenant_id,
         conversation_id,
@@ -498,6 +516,8 @@ async fn insert_message(tx: &mut Tx, caller: &Caller, author: Author, conversati
     )
     .fetch_one(&mut **tx)
     .await?;
+    let mut message = message;
+    message.attachments.0 = attach_documents(tx, tenant_id, patient_id, message.id, attachment_ids).await?;
     // Everyone but the sender (the patient's login and every active clinic user) has one more
     // unread; a system message only the patient.
     // language=PostgreSQL
@@ -561,7 +581,7 @@ pub(crate) async fn post_system_message(tx: &mut Tx, caller: &Caller, patient_id
     .fetch_optional(&mut **tx)
     .await?;
     match conversation {
-        Some(id) => Ok(insert_message(tx, caller, Author::System, id, patient_id, body, None).await?.1),
+        Some(id) => Ok(insert_message(tx, caller, Author::System, id, patient_id, body, None, &[]).await?.1),
         None => Ok(Vec::new()),
     }
 }

@@ -478,7 +478,7 @@ async fn fetch_evaluation(tx: &mut Tx, tenant_id: Uuid, id: Uuid) -> ApiResult<E
     .ok_or(ApiError::NotFound("evaluation"))
 }
 
-async fn fetch_intake(tx: &mut Tx, tenant_id: Uuid, id: Uuid) -> ApiResult<Intake> {
+pub async fn fetch_intake(tx: &mut Tx, tenant_id: Uuid, id: Uuid) -> ApiResult<Intake> {
     // language=PostgreSQL
     sqlx::query_as!(
         Intake,

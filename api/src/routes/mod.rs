@@ -4,7 +4,9 @@
 pub mod appointments;
 pub mod audit;
 pub mod auth;
+pub mod consents;
 pub mod conversations;
+pub mod documents;
 pub mod evaluations;
 pub mod health;
 pub mod identity_providers;
@@ -13,6 +15,7 @@ pub mod notification_preferences;
 pub mod patients;
 pub mod proms;
 pub mod providers;
+pub mod records;
 pub mod users;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -29,6 +32,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(appointments::routes())
         .merge(conversations::routes())
         .merge(proms::routes())
+        .merge(documents::routes())
+        .merge(consents::routes())
+        .merge(records::routes())
         .merge(audit::routes())
         .merge(identity_providers::routes())
         .merge(mailbox::routes())

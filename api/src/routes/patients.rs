@@ -570,7 +570,7 @@ pub async fn own_patient_id(tx: &mut Tx, caller: &Caller) -> sqlx::Result<Option
 
 /// Staff may reach any patient of their clinic; a patient only their own record. Anything
 /// else, including another clinic's patient, is a 404.
-pub(crate) async fn ensure_visible(tx: &mut Tx, caller: &Caller, patient_id: Uuid) -> ApiResult<()> {
+pub async fn ensure_visible(tx: &mut Tx, caller: &Caller, patient_id: Uuid) -> ApiResult<()> {
     let visible = if caller.principal.role.is_clinic() {
         // language=PostgreSQL
         sqlx::query_scalar!(

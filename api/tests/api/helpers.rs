@@ -16,8 +16,40 @@ pub struct TestApp {
     pub pool: PgPool,
     /// A pool as the database owner, for arranging and inspecting state behind the API.
     pub owner: PgPool,
+    /// Where this app's local document storage keeps files (removed with the app).
+    pub files: FilesDir,
     /// Dropped with the app: the database goes away when the test ends.
     _database: TestDatabase,
+}
+
+/// A per-test directory for stored documents, removed when the test ends.
+pub struct FilesDir(pub std::path::PathBuf);
+
+impl FilesDir {
+    /// Every file stored under it, at any depth.
+    pub fn files(&self) -> Vec<std::path::PathBuf> {
+        files_below(&self.0)
+    }
+}
+
+/// Every file below `dir`, at any depth.
+pub fn files_below(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_below(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+impl Drop for FilesDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Starts Qivr on a random port against a fresh database, with the demo clinics.
@@ -33,11 +65,13 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let pool = db.app_pool(8).await.expect("app pool");
     let mut config = Config { addr: "127.0.0.1:0".parse().unwrap(), ..Config::default() };
     config.web_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../web").into();
+    let files = FilesDir(std::env::temp_dir().join(format!("qivr-test-files-{}", uuid::Uuid::new_v4())));
+    config.storage = Some(files.0.display().to_string());
     configure(&mut config);
     let app = Application::build(config, pool.clone(), Roles::ALL).await.expect("application builds");
     let url = format!("http://{}", app.local_addr());
     tokio::spawn(app.run(std::future::pending()));
-    TestApp { url, client: reqwest::Client::new(), pool, owner, _database: database }
+    TestApp { url, client: reqwest::Client::new(), pool, owner, files, _database: database }
 }
 
 /// A signed-in user.
@@ -62,6 +96,16 @@ pub struct Response {
 }
 
 impl Response {
+    /// Reads a response; a body that is not JSON is kept as a string.
+    async fn read(response: reqwest::Response) -> Self {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Response { status, content_type, headers, body }
+    }
+
     /// The field names of a problem's `errors`.
     pub fn fields(&self) -> Vec<String> {
         self.body["errors"]
@@ -87,13 +131,7 @@ impl TestApp {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.expect("request sent");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-        let text = response.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Response { status, content_type, headers, body }
+        Response::read(request.send().await.expect("request sent")).await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Response {
@@ -110,6 +148,37 @@ impl TestApp {
 
     pub async fn delete(&self, path: &str, token: &str) -> Response {
         self.request(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Uploads a document for a patient as `multipart/form-data` with one `file` part.
+    pub async fn upload(&self, patient_id: &str, token: &str, file_name: &str, mime: &str, bytes: Vec<u8>) -> Response {
+        let part = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_string()).mime_str(mime).unwrap();
+        let form = reqwest::multipart::Form::new().part("file", part).text("category", "referral");
+        let response = self
+            .client
+            .post(format!("{}/api/v1/patients/{patient_id}/documents", self.url))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload sent");
+        Response::read(response).await
+    }
+
+    /// Downloads raw bytes (a document's content), with the response headers.
+    pub async fn download(&self, path: &str, token: &str) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+        let response = self.client.get(format!("{}{path}", self.url)).bearer_auth(token).send().await.expect("download sent");
+        (response.status(), response.headers().clone(), response.bytes().await.unwrap().to_vec())
+    }
+
+    /// How many access audit entries of `action` exist for a patient.
+    pub async fn audited(&self, action: &str, patient_id: &str) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM access_audit WHERE action = $1 AND patient_id = $2::uuid")
+            .bind(action)
+            .bind(patient_id)
+            .fetch_one(&self.owner)
+            .await
+            .unwrap()
     }
 
     pub async fn try_login(&self, tenant: &str, email: &str, password: &str) -> Response {

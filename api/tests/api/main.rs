@@ -3,8 +3,11 @@
 
 mod access;
 mod appointments;
+mod attachments;
 mod auth;
+mod consents;
 mod conventions;
+mod documents;
 mod email;
 mod evaluations;
 mod external_identity;
@@ -12,5 +15,6 @@ mod helpers;
 mod messaging;
 mod patients;
 mod proms;
+mod summary;
 mod tenancy;
 mod users_and_audit;

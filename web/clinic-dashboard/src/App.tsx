@@ -18,6 +18,7 @@ import { MailboxPage } from './pages/Mailbox';
 import { MySettingsPage } from './pages/MySettings';
 import { PromsPage } from './pages/Proms';
 import { PromBuilderPage } from './pages/PromBuilder';
+import { ConsentTypesPage } from './pages/ConsentTypes';
 
 export function App() {
   const status = useAuthState(auth, (s) => s.status);
@@ -59,6 +60,7 @@ export function App() {
         <Route path="identity-providers" element={<IdentityProvidersPage />} />
         <Route path="mailbox" element={<MailboxPage />} />
         <Route path="settings" element={<MySettingsPage />} />
+        <Route path="consent-types" element={<ConsentTypesPage />} />
         <Route path="*" element={<ComingSoon title="Page not found" notFound />} />
       </Route>
     </Routes>

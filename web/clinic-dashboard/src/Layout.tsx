@@ -9,6 +9,7 @@ import { PromsLive } from './proms';
 const administration = [
   { to: '/providers', label: 'Providers' },
   { to: '/scheduling', label: 'Scheduling settings' },
+  { to: '/consent-types', label: 'Consent types' },
   { to: '/users', label: 'Users' },
   { to: '/audit', label: 'Audit log' },
   { to: '/identity-providers', label: 'Identity providers' },

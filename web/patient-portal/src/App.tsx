@@ -7,6 +7,7 @@ import { NewIntakePage } from './NewIntake';
 import { MyAppointments } from './MyAppointments';
 import { MyProms, PromFormPage } from './MyProms';
 import { ConversationPage, MessagesNavLink, MessagesPage, NewMessagePage } from './Messages';
+import { MyConsents, MyDocuments, RequiredConsents } from './MyRecords';
 
 export function App() {
   const status = useAuthState(auth, (s) => s.status);
@@ -39,6 +40,8 @@ export function App() {
           My questionnaires
         </NavLink>
         <MessagesNavLink />
+        <NavLink to="/documents">My documents</NavLink>
+        <NavLink to="/consents">My consents</NavLink>
         <NavLink to="/me">My details</NavLink>
       </nav>
       <div className="shell__main">
@@ -50,18 +53,22 @@ export function App() {
           </button>
         </header>
         <main className="content">
-          <Routes>
-            <Route path="/me" element={<MyDetails />} />
-            <Route path="/appointments" element={<MyAppointments />} />
-            <Route path="/intakes" element={<MyIntakes />} />
-            <Route path="/intakes/new" element={<NewIntakePage />} />
-            <Route path="/proms" element={<MyProms />} />
-            <Route path="/proms/:instanceId" element={<PromFormPage />} />
-            <Route path="/messages" element={<MessagesPage />} />
-            <Route path="/messages/new" element={<NewMessagePage />} />
-            <Route path="/messages/:conversationId" element={<ConversationPage />} />
-            <Route path="*" element={<Navigate to="/me" replace />} />
-          </Routes>
+          <RequiredConsents>
+            <Routes>
+              <Route path="/me" element={<MyDetails />} />
+              <Route path="/appointments" element={<MyAppointments />} />
+              <Route path="/intakes" element={<MyIntakes />} />
+              <Route path="/intakes/new" element={<NewIntakePage />} />
+              <Route path="/proms" element={<MyProms />} />
+              <Route path="/proms/:instanceId" element={<PromFormPage />} />
+              <Route path="/messages" element={<MessagesPage />} />
+              <Route path="/messages/new" element={<NewMessagePage />} />
+              <Route path="/messages/:conversationId" element={<ConversationPage />} />
+              <Route path="/documents" element={<MyDocuments />} />
+              <Route path="/consents" element={<MyConsents />} />
+              <Route path="*" element={<Navigate to="/me" replace />} />
+            </Routes>
+          </RequiredConsents>
         </main>
       </div>
     </div>

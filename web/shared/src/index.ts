@@ -7,6 +7,8 @@
  * - `realtime/`: the WebSocket client of protocol v1, and React bindings that keep the Query cache live.
  */
 export * from './api/types';
+export * from './api/records';
+export * from './records/react';
 export { ApiError, isApiError, errorMessage, formErrorMessage, problemFromResponse } from './api/errors';
 export { ApiClient, type ApiClientOptions, type RequestOptions, type QueryValue } from './api/client';
 export { createQivrApi, type QivrApi } from './api/endpoints';
@@ -206,6 +208,7 @@ export {
   type PromBand,
   type PromAlertRule,
   type PromScaleScore,
+  type PromLatestScore,
   type PromChange,
   type PromInstrument,
   type PromStandardInstrument,

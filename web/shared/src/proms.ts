@@ -16,6 +16,7 @@ export type PromMethod = Schemas['PromMethod'];
 export type PromBand = Schemas['PromBand'];
 export type PromAlertRule = Schemas['PromAlertRule'];
 export type PromScaleScore = Schemas['PromScaleScore'];
+export type PromLatestScore = Schemas['PromLatestScore'];
 export type PromChange = Schemas['PromChange'];
 export type PromInstrument = Schemas['PromInstrument'];
 export type PromStandardInstrument = Schemas['PromStandardInstrument'];

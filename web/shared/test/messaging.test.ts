@@ -33,6 +33,7 @@ const msg = (id: string, second: number, sender = 'other', client_id: string | n
   sender_role: sender === 'me' ? 'staff' : 'patient',
   body: `body ${id}`,
   client_id,
+  attachments: [],
   created_at: `2026-01-01T00:00:${String(second).padStart(2, '0')}Z`,
 });
 

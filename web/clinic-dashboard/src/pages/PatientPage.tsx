@@ -22,10 +22,14 @@ import { AuditEntries } from '../AuditEntries';
 import { PatientAppointments } from '../PatientAppointments';
 import { PatientProms } from '../PatientProms';
 import { MessagePatient } from './MessagePatient';
+import { PatientSummary, PatientTimeline } from '../PatientRecord';
+import { ConsentsPanel, DocumentsPanel, useAuthState } from '@qivr/shared';
+import { auth } from '../session';
 
 export function PatientPage() {
   const { patientId = '' } = useParams();
   const isAdmin = useIsAdmin();
+  const role = useAuthState(auth, (s) => s.user?.role ?? 'staff');
   const patient = useQuery({
     queryKey: keys.patient(patientId),
     queryFn: ({ signal }) => api.patients.get(patientId, signal),
@@ -54,11 +58,15 @@ export function PatientPage() {
       {/* Keyed by id: moving to another patient must not keep this one's state. */}
       <PatientActions key={`actions-${p.id}`} patient={p} />
       <MessagePatient key={`message-${p.id}`} patient={p} />
+      <PatientSummary key={`summary-${p.id}`} patientId={p.id} />
       <DetailsCard key={`details-${p.id}`} patient={p} />
       <MedicalHistoryCard key={`history-${p.id}`} patient={p} />
       <ConditionsCard key={`conditions-${p.id}`} patientId={p.id} />
       <PatientAppointments key={`appointments-${p.id}`} patientId={p.id} />
       <PatientProms key={`proms-${p.id}`} patientId={p.id} />
+      <DocumentsPanel key={`documents-${p.id}`} api={api} patientId={p.id} role={role} />
+      <ConsentsPanel key={`consents-${p.id}`} api={api} patientId={p.id} canDecide={false} />
+      <PatientTimeline key={`timeline-${p.id}`} patientId={p.id} />
       {isAdmin ? (
         <section className="card" aria-labelledby="access-log-title">
           <h2 id="access-log-title">Access log</h2>

@@ -98,6 +98,50 @@ export class ApiClient {
     return this.request<T>('DELETE', path, options);
   }
 
+  /**
+   * Uploads `form` (multipart) with progress, which `fetch` cannot report: XMLHttpRequest with
+   * the same bearer auth, problem+json errors and one retry after a silent refresh.
+   */
+  async upload<T>(path: string, form: FormData, onProgress?: (fraction: number) => void): Promise<T> {
+    let token = this.getAccessToken();
+    let res = await this.xhrUpload(path, form, token, onProgress);
+    if (res.status === 401 && this.onUnauthorized && (await this.onUnauthorized(token))) {
+      token = this.getAccessToken();
+      res = await this.xhrUpload(path, form, token, onProgress);
+    }
+    if (!res.ok) throw await problemFromResponse(res);
+    return (await res.json()) as T;
+  }
+
+  private xhrUpload(path: string, form: FormData, token: string | null, onProgress?: (fraction: number) => void): Promise<Response> {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', this.url(path));
+      xhr.setRequestHeader('Accept', 'application/json, application/problem+json');
+      if (token) xhr.setRequestHeader('Authorization', `Bearer ${token}`);
+      xhr.upload.onprogress = (e) => {
+        if (e.lengthComputable && onProgress) onProgress(e.loaded / e.total);
+      };
+      xhr.onload = () =>
+        resolve(new Response(xhr.responseText, { status: xhr.status, headers: { 'content-type': xhr.getResponseHeader('content-type') ?? '' } }));
+      xhr.onerror = () =>
+        reject(new ApiError(0, { title: 'Network error', detail: 'Could not reach the Qivr server. Check your connection and try again.' }));
+      xhr.send(form);
+    });
+  }
+
+  /** Fetches a file (e.g. a document's content) as a Blob, with the usual auth and errors. */
+  async blob(path: string): Promise<Blob> {
+    let token = this.getAccessToken();
+    let res = await this.send('GET', path, {}, token);
+    if (res.status === 401 && this.onUnauthorized && (await this.onUnauthorized(token))) {
+      token = this.getAccessToken();
+      res = await this.send('GET', path, {}, token);
+    }
+    if (!res.ok) throw await problemFromResponse(res);
+    return res.blob();
+  }
+
   private async send(method: string, path: string, options: RequestOptions, token: string | null): Promise<Response> {
     const headers: Record<string, string> = { Accept: 'application/json, application/problem+json' };
     if (options.body !== undefined) headers['Content-Type'] = 'application/json';

@@ -9,6 +9,19 @@
  */
 import type { components, operations } from './openapi.gen';
 import type {
+  Attachment,
+  ConsentDecision,
+  ConsentStatus,
+  ConsentType,
+  ConsentTypePatch,
+  ConsentVersion,
+  MedicalSummary,
+  NewConsentDecision,
+  NewConsentType,
+  PatientDocument,
+  TimelineEntry,
+} from './records';
+import type {
   Conversation,
   ConversationListQuery,
   ConversationPatch,
@@ -176,4 +189,23 @@ export type MailboxContractChecks = [
   Check<RequestFits<EmailListQuery, Q<'list_emails'>>>,
   Check<ResponseMatches<NotificationPreference, S['NotificationPreference']>>,
   Check<ResponseMatches<BusyTime, S['BusyTime']>>,
+];
+
+export type RecordsContractChecks = [
+  Check<ResponseMatches<PatientDocument, S['Document']>>,
+  Check<ResponseMatches<Page<PatientDocument>, S['Page_Document']>>,
+  Check<ResponseMatches<Attachment, S['Attachment']>>,
+  Check<ResponseMatches<ConsentVersion, S['ConsentVersion']>>,
+  Check<ResponseMatches<ConsentType, S['ConsentType']>>,
+  Check<ResponseMatches<Page<ConsentType>, S['Page_ConsentType']>>,
+  Check<RequestFits<NewConsentType, S['NewConsentType']>>,
+  Check<RequestFits<ConsentTypePatch, S['ConsentTypeChanges']>>,
+  Check<ResponseMatches<ConsentStatus, S['ConsentStatus']>>,
+  Check<ResponseMatches<Page<ConsentStatus>, S['Page_ConsentStatus']>>,
+  Check<RequestFits<NewConsentDecision, S['NewConsentDecision']>>,
+  Check<ResponseMatches<ConsentDecision, S['ConsentDecision']>>,
+  Check<ResponseMatches<Page<ConsentDecision>, S['Page_ConsentDecision']>>,
+  Check<ResponseMatches<MedicalSummary, S['MedicalSummary']>>,
+  Check<ResponseMatches<TimelineEntry, S['TimelineEntry']>>,
+  Check<ResponseMatches<Page<TimelineEntry>, S['Page_TimelineEntry']>>,
 ];

@@ -1,5 +1,16 @@
 import type { ApiClient } from './client';
 import type {
+  ConsentDecision,
+  ConsentStatus,
+  ConsentType,
+  ConsentTypePatch,
+  MedicalSummary,
+  NewConsentDecision,
+  NewConsentType,
+  PatientDocument,
+  TimelineEntry,
+} from './records';
+import type {
   Conversation,
   ConversationListQuery,
   ConversationPatch,
@@ -231,6 +242,42 @@ export function createQivrApi(client: ApiClient) {
       list: (signal?: AbortSignal) => client.get<NotificationPreference[]>('/me/notification-preferences', { signal }),
       set: (kind: string, email: boolean) =>
         client.put<NotificationPreference>(`/me/notification-preferences/${id(kind)}`, { email }),
+    },
+    /** A patient's files: staff for any patient of the clinic, a patient for themselves. */
+    documents: {
+      list: (patientId: Uuid, query: PageQuery = {}, signal?: AbortSignal) =>
+        client.get<Page<PatientDocument>>(`/patients/${id(patientId)}/documents`, { query: { ...query }, signal }),
+      /** 413 too large, 415 a type not accepted, 422 content not of its declared type (field `file`). */
+      upload: (patientId: Uuid, file: File, options: { category?: string; description?: string; onProgress?: (fraction: number) => void } = {}) => {
+        const form = new FormData();
+        if (options.category) form.append('category', options.category);
+        if (options.description) form.append('description', options.description);
+        form.append('file', file, file.name);
+        return client.upload<PatientDocument>(`/patients/${id(patientId)}/documents`, form, options.onProgress);
+      },
+      content: (patientId: Uuid, documentId: Uuid) => client.blob(`/patients/${id(patientId)}/documents/${id(documentId)}/content`),
+      remove: (patientId: Uuid, documentId: Uuid) => client.delete(`/patients/${id(patientId)}/documents/${id(documentId)}`),
+    },
+    /** The clinic's consent types: everyone reads them, admins change them. */
+    consentTypes: {
+      list: (signal?: AbortSignal) => client.get<Page<ConsentType>>('/consent-types', { signal }),
+      create: (body: NewConsentType) => client.post<ConsentType>('/consent-types', body),
+      update: (typeId: Uuid, patch: ConsentTypePatch) => client.patch<ConsentType>(`/consent-types/${id(typeId)}`, patch),
+      /** A new text; patients' grants of earlier versions become `outdated`. */
+      publish: (typeId: Uuid, body: string) => client.post<ConsentType>(`/consent-types/${id(typeId)}/versions`, { body }),
+    },
+    /** A patient's consents: standing per type, decisions and their history. */
+    consents: {
+      list: (patientId: Uuid, signal?: AbortSignal) => client.get<Page<ConsentStatus>>(`/patients/${id(patientId)}/consents`, { signal }),
+      decide: (patientId: Uuid, body: NewConsentDecision) => client.post<ConsentDecision>(`/patients/${id(patientId)}/consents`, body),
+      history: (patientId: Uuid, query: PageQuery = {}, signal?: AbortSignal) =>
+        client.get<Page<ConsentDecision>>(`/patients/${id(patientId)}/consents/history`, { query: { ...query }, signal }),
+    },
+    /** The record at a glance. */
+    records: {
+      summary: (patientId: Uuid, signal?: AbortSignal) => client.get<MedicalSummary>(`/patients/${id(patientId)}/summary`, { signal }),
+      timeline: (patientId: Uuid, query: PageQuery = {}, signal?: AbortSignal) =>
+        client.get<Page<TimelineEntry>>(`/patients/${id(patientId)}/timeline`, { query: { ...query }, signal }),
     },
   };
 }

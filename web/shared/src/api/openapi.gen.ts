@@ -168,6 +168,64 @@ export interface paths {
         patch: operations["update_settings"];
         trace?: never;
     };
+    "/api/v1/consent-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The clinic's consent types with their current texts: all of them for staff, the active
+         *     ones for patients.
+         */
+        get: operations["list_consent_types"];
+        put?: never;
+        /** Adds a consent type with its first version (admins). */
+        post: operations["create_consent_type"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/consent-types/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Renames a consent type, marks it required or not, or retires it (admins). */
+        patch: operations["update_consent_type"];
+        trace?: never;
+    };
+    "/api/v1/consent-types/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publishes a new version of a consent's text (admins). Patients' grants of earlier versions
+         *     become `outdated`, so a required consent is asked for again.
+         */
+        post: operations["publish_version"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/conversations": {
         parameters: {
             query?: never;
@@ -511,6 +569,100 @@ export interface paths {
         patch: operations["update_condition"];
         trace?: never;
     };
+    "/api/v1/patients/{id}/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A patient's standing for each active consent type, required ones first. */
+        get: operations["patient_consents"];
+        put?: never;
+        /**
+         * Records a patient's grant or revocation: by the patient themselves, or by staff for them
+         *     (e.g. from a signed form). Always a new entry in the history.
+         */
+        post: operations["record_decision"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/patients/{id}/consents/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every grant and revocation of a patient, newest first. */
+        get: operations["consent_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/patients/{id}/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A patient's documents, newest first. */
+        get: operations["list_documents"];
+        put?: never;
+        /** Uploads a document for a patient (`multipart/form-data`). */
+        post: operations["upload_document"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/patients/{id}/documents/{document_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One document's metadata. */
+        get: operations["get_document"];
+        put?: never;
+        post?: never;
+        /**
+         * Removes a document from the record (soft: the row and the content stay for the audit
+         *     trail). Staff may remove any; a patient only what they uploaded themselves.
+         */
+        delete: operations["delete_document"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/patients/{id}/documents/{document_id}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Downloads a document's content, streamed. */
+        get: operations["download_document"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/patients/{id}/invite": {
         parameters: {
             query?: never;
@@ -540,6 +692,44 @@ export interface paths {
         };
         /** A patient's scores over time, per questionnaire and scale, with bands and the MCID. */
         get: operations["patient_trends"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/patients/{id}/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The medical summary of a patient. */
+        get: operations["summary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/patients/{id}/timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Everything on a patient's record, newest first: intakes, evaluation status changes,
+         *     appointments (at their start), documents, consent decisions, and each conversation with
+         *     its message count (at its last message).
+         */
+        get: operations["timeline"];
         put?: never;
         post?: never;
         delete?: never;
@@ -937,6 +1127,17 @@ export interface components {
             status?: string | null;
             video_url?: string | null;
         };
+        /** @description A document as a message carries it: what a chat shows and needs to offer the download. */
+        Attachment: {
+            content_type: string;
+            /** Format: uuid */
+            document_id: string;
+            file_name: string;
+            /** Format: uuid */
+            patient_id: string;
+            /** Format: int64 */
+            size_bytes: number;
+        };
         AuditEntry: {
             action: string;
             actor_name?: string | null;
@@ -1015,6 +1216,80 @@ export interface components {
             resolved_date?: string | null;
             status?: string | null;
         };
+        /** @description One grant or revocation, as recorded. */
+        ConsentDecision: {
+            /** Format: uuid */
+            consent_type_id: string;
+            /** Format: uuid */
+            consent_version_id: string;
+            /** Format: date-time */
+            decided_at: string;
+            /** @description `granted` or `revoked`. */
+            decision: string;
+            /** Format: uuid */
+            id: string;
+            key: string;
+            /** Format: uuid */
+            patient_id: string;
+            recorded_by_name?: string | null;
+            /** @description `patient`, or the clinic role that recorded it for them. */
+            recorded_by_role: string;
+            title: string;
+            /** Format: int32 */
+            version: number;
+        };
+        /** @description A patient's standing for one consent type. */
+        ConsentStatus: {
+            /** Format: uuid */
+            consent_type_id: string;
+            current_version: components["schemas"]["ConsentVersion"];
+            /** Format: date-time */
+            decided_at?: string | null;
+            /**
+             * Format: int32
+             * @description The version of the latest decision, if any.
+             */
+            decided_version?: number | null;
+            key: string;
+            required: boolean;
+            /**
+             * @description `granted` (the current version), `outdated` (an older version was granted), `revoked`,
+             *     or `pending` (never decided).
+             */
+            status: string;
+            title: string;
+        };
+        ConsentType: {
+            /** @description Retired types are no longer asked for. */
+            active: boolean;
+            /** Format: date-time */
+            created_at: string;
+            current_version: components["schemas"]["ConsentVersion"];
+            /** Format: uuid */
+            id: string;
+            /** @description Stable name, e.g. `privacy`. */
+            key: string;
+            /** @description Patients must grant the current version before using the portal. */
+            required: boolean;
+            title: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        ConsentTypeChanges: {
+            active?: boolean | null;
+            required?: boolean | null;
+            title?: string | null;
+        };
+        ConsentVersion: {
+            /** @description The text the patient agrees to. */
+            body: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: int32 */
+            version: number;
+        };
         Conversation: {
             assignee_name?: string | null;
             /** Format: uuid */
@@ -1047,6 +1322,39 @@ export interface components {
             assignee_user_id?: string | null;
             /** @description `open` or `closed`. */
             status?: string | null;
+        };
+        Document: {
+            /** @description `referral`, `imaging`, `lab_result`, `letter`, `other`, … */
+            category: string;
+            /** @description The checked type, served on download. */
+            content_type: string;
+            /** Format: date-time */
+            created_at: string;
+            description?: string | null;
+            file_name: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            patient_id: string;
+            /** @description Hex SHA-256 of the content. */
+            sha256: string;
+            /** Format: int64 */
+            size_bytes: number;
+            uploaded_by_name?: string | null;
+            /** @description `patient`, `staff` or `admin`. */
+            uploaded_by_role: string;
+        };
+        /** @description The multipart body of an upload, for the API documentation. */
+        DocumentUpload: {
+            /** @description `referral`, `imaging`, `lab_result`, `letter` or `other` (the default). */
+            category?: string | null;
+            description?: string | null;
+            /**
+             * Format: binary
+             * @description The file; its part's Content-Type must be an accepted type and match the content:
+             *     PDF, PNG, JPEG, HEIC/HEIF, DOCX or plain text.
+             */
+            file: string;
         };
         Email: components["schemas"]["EmailSummary"] & {
             body_text: string;
@@ -1162,7 +1470,32 @@ export interface components {
             /** Format: uuid */
             tenant_id: string;
         };
+        MedicalSummary: {
+            active_conditions: components["schemas"]["Condition"][];
+            allergies?: string | null;
+            consents: components["schemas"]["ConsentStatus"][];
+            /** Format: date */
+            date_of_birth: string;
+            latest_intake?: null | components["schemas"]["Intake"];
+            medical_history?: string | null;
+            medications?: string | null;
+            name: string;
+            /** Format: uuid */
+            patient_id: string;
+            /** @description The latest scores of each questionnaire the patient has completed, newest first. */
+            prom_scores: components["schemas"]["PromLatestScore"][];
+            /** @description Already ended (any status); latest first. */
+            recent_appointments: components["schemas"]["Appointment"][];
+            recent_documents: components["schemas"]["Document"][];
+            /** @description Every required consent is granted in its current version. */
+            required_consents_granted: boolean;
+            sex?: string | null;
+            /** @description Not cancelled, not yet ended; soonest first. */
+            upcoming_appointments: components["schemas"]["Appointment"][];
+        };
         Message: {
+            /** @description Documents of the conversation's patient sent with the message (metadata only). */
+            attachments: components["schemas"]["Attachment"][];
             body: string;
             client_id?: string | null;
             /** Format: uuid */
@@ -1212,6 +1545,26 @@ export interface components {
             /** @description `active` (default) or `resolved`. */
             status?: string | null;
         };
+        NewConsentDecision: {
+            /**
+             * Format: uuid
+             * @description The version decided on; a grant must be of the current version.
+             */
+            consent_version_id: string;
+            /** @description `granted` or `revoked`. */
+            decision: string;
+        };
+        NewConsentType: {
+            /** @description The text of version 1. */
+            body: string;
+            /** @description Lowercase letters, digits and `_`, starting with a letter, e.g. `photography`. */
+            key: string;
+            required?: boolean;
+            title: string;
+        };
+        NewConsentVersion: {
+            body: string;
+        };
         NewConversation: {
             /** @description An optional first message. */
             body?: string | null;
@@ -1252,6 +1605,11 @@ export interface components {
             red_flags?: string[];
         };
         NewMessage: {
+            /**
+             * @description Documents of the conversation's patient to attach (uploaded first, through the
+             *     patient's documents).
+             */
+            attachment_ids?: string[];
             body: string;
             /**
              * @description Chosen by the client (e.g. a UUID); sending again with the same one returns the message
@@ -1368,6 +1726,72 @@ export interface components {
             }[];
             next_cursor?: string | null;
         };
+        Page_ConsentDecision: {
+            items: {
+                /** Format: uuid */
+                consent_type_id: string;
+                /** Format: uuid */
+                consent_version_id: string;
+                /** Format: date-time */
+                decided_at: string;
+                /** @description `granted` or `revoked`. */
+                decision: string;
+                /** Format: uuid */
+                id: string;
+                key: string;
+                /** Format: uuid */
+                patient_id: string;
+                recorded_by_name?: string | null;
+                /** @description `patient`, or the clinic role that recorded it for them. */
+                recorded_by_role: string;
+                title: string;
+                /** Format: int32 */
+                version: number;
+            }[];
+            next_cursor?: string | null;
+        };
+        Page_ConsentStatus: {
+            items: {
+                /** Format: uuid */
+                consent_type_id: string;
+                current_version: components["schemas"]["ConsentVersion"];
+                /** Format: date-time */
+                decided_at?: string | null;
+                /**
+                 * Format: int32
+                 * @description The version of the latest decision, if any.
+                 */
+                decided_version?: number | null;
+                key: string;
+                required: boolean;
+                /**
+                 * @description `granted` (the current version), `outdated` (an older version was granted), `revoked`,
+                 *     or `pending` (never decided).
+                 */
+                status: string;
+                title: string;
+            }[];
+            next_cursor?: string | null;
+        };
+        Page_ConsentType: {
+            items: {
+                /** @description Retired types are no longer asked for. */
+                active: boolean;
+                /** Format: date-time */
+                created_at: string;
+                current_version: components["schemas"]["ConsentVersion"];
+                /** Format: uuid */
+                id: string;
+                /** @description Stable name, e.g. `privacy`. */
+                key: string;
+                /** @description Patients must grant the current version before using the portal. */
+                required: boolean;
+                title: string;
+                /** Format: date-time */
+                updated_at: string;
+            }[];
+            next_cursor?: string | null;
+        };
         Page_Conversation: {
             items: {
                 assignee_name?: string | null;
@@ -1392,6 +1816,30 @@ export interface components {
                 unread_count: number;
                 /** Format: date-time */
                 updated_at: string;
+            }[];
+            next_cursor?: string | null;
+        };
+        Page_Document: {
+            items: {
+                /** @description `referral`, `imaging`, `lab_result`, `letter`, `other`, … */
+                category: string;
+                /** @description The checked type, served on download. */
+                content_type: string;
+                /** Format: date-time */
+                created_at: string;
+                description?: string | null;
+                file_name: string;
+                /** Format: uuid */
+                id: string;
+                /** Format: uuid */
+                patient_id: string;
+                /** @description Hex SHA-256 of the content. */
+                sha256: string;
+                /** Format: int64 */
+                size_bytes: number;
+                uploaded_by_name?: string | null;
+                /** @description `patient`, `staff` or `admin`. */
+                uploaded_by_role: string;
             }[];
             next_cursor?: string | null;
         };
@@ -1483,6 +1931,8 @@ export interface components {
         };
         Page_Message: {
             items: {
+                /** @description Documents of the conversation's patient sent with the message (metadata only). */
+                attachments: components["schemas"]["Attachment"][];
                 body: string;
                 client_id?: string | null;
                 /** Format: uuid */
@@ -1675,6 +2125,27 @@ export interface components {
                 name: string;
                 specialty?: string | null;
                 working_hours: components["schemas"]["WorkingHours"][];
+            }[];
+            next_cursor?: string | null;
+        };
+        Page_TimelineEntry: {
+            items: {
+                /** Format: date-time */
+                at: string;
+                /** @description Kind-specific facts, e.g. `{"status": "triaged"}` or `{"message_count": 4}`. */
+                detail: Record<string, never>;
+                /**
+                 * @description `intake.submitted`, `evaluation.status`, `appointment`, `document.uploaded`,
+                 *     `consent.granted`, `consent.revoked` or `conversation`.
+                 */
+                kind: string;
+                /**
+                 * Format: uuid
+                 * @description The intake, evaluation, appointment, document, consent type or conversation.
+                 */
+                resource_id: string;
+                /** @description A one-line description: the complaint, the new status, the file name, … */
+                title: string;
             }[];
             next_cursor?: string | null;
         };
@@ -1891,6 +2362,20 @@ export interface components {
         };
         /** @enum {string} */
         PromItemType: "choice" | "scale" | "text" | "date";
+        /** @description A patient's most recent completed response to one questionnaire, with its scores. */
+        PromLatestScore: {
+            /** Format: uuid */
+            instance_id: string;
+            /** @description The standard instrument (`phq9`, `odi`, ...), or `None` for a clinic's own. */
+            instrument?: string | null;
+            scales: components["schemas"]["PromScaleScore"][];
+            /** Format: date-time */
+            submitted_at: string;
+            /** Format: uuid */
+            template_id: string;
+            /** @description The name of the version the patient answered. */
+            template_name: string;
+        };
         /** @description How a scale turns answers into a score (PROMS.md "What the engine should support"). */
         PromMethod: {
             /** @enum {string} */
@@ -2169,6 +2654,25 @@ export interface components {
             id: string;
             name: string;
             slug: string;
+        };
+        /** @description One thing that happened to a patient's record. */
+        TimelineEntry: {
+            /** Format: date-time */
+            at: string;
+            /** @description Kind-specific facts, e.g. `{"status": "triaged"}` or `{"message_count": 4}`. */
+            detail: Record<string, never>;
+            /**
+             * @description `intake.submitted`, `evaluation.status`, `appointment`, `document.uploaded`,
+             *     `consent.granted`, `consent.revoked` or `conversation`.
+             */
+            kind: string;
+            /**
+             * Format: uuid
+             * @description The intake, evaluation, appointment, document, consent type or conversation.
+             */
+            resource_id: string;
+            /** @description A one-line description: the complaint, the new status, the file name, … */
+            title: string;
         };
         TokenResponse: {
             access_token: string;
@@ -2669,6 +3173,170 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_consent_types: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ConsentType"];
+                };
+            };
+        };
+    };
+    create_consent_type: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewConsentType"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentType"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_consent_type: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsentTypeChanges"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentType"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    publish_version: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewConsentVersion"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentType"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3746,6 +4414,301 @@ export interface operations {
             };
         };
     };
+    patient_consents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ConsentStatus"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    record_decision: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewConsentDecision"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentDecision"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    consent_history: {
+        parameters: {
+            query?: {
+                /** @description Opaque; from the previous page's `next_cursor`. */
+                cursor?: string | null;
+                /** @description 1 to 100, default 50. */
+                limit?: number | null;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ConsentDecision"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_documents: {
+        parameters: {
+            query?: {
+                /** @description Opaque; from the previous page's `next_cursor`. */
+                cursor?: string | null;
+                /** @description 1 to 100, default 50. */
+                limit?: number | null;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Document"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    upload_document: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["DocumentUpload"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Document"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the file is larger than allowed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the file's type is not accepted */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the content is not of the declared type, or a field is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_document: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                document_id: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Document"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_document: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                document_id: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    download_document: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                document_id: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the file, as an attachment */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     invite_patient: {
         parameters: {
             query?: never;
@@ -3806,6 +4769,69 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Page_PromTrend"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    summary: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MedicalSummary"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    timeline: {
+        parameters: {
+            query?: {
+                /** @description Opaque; from the previous page's `next_cursor`. */
+                cursor?: string | null;
+                /** @description 1 to 100, default 50. */
+                limit?: number | null;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_TimelineEntry"];
                 };
             };
             404: {

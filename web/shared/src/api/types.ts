@@ -8,6 +8,8 @@
  * enums such as a condition's `status` as plain strings.
  */
 
+import type { Attachment } from './records';
+
 /** A UUID, as the API serialises it. */
 export type Uuid = string;
 /** A calendar date, `YYYY-MM-DD`. */
@@ -331,12 +333,16 @@ export interface Message {
   /** The sender's own id for the send, which makes retries idempotent. */
   client_id: string | null;
   created_at: Timestamp;
+  /** Documents of the conversation's patient sent with it (metadata only). */
+  attachments: Attachment[];
 }
 
 /** `POST /conversations/{id}/messages`: 201, or 200 for a retry with a `client_id` already stored. */
 export interface NewMessage {
   body: string;
   client_id?: string | undefined;
+  /** Documents of the conversation's patient, uploaded first. */
+  attachment_ids?: Uuid[] | undefined;
 }
 
 /** `POST /conversations/{id}/read`. */

@@ -3,7 +3,7 @@
  * `conversation.updated`, the unread total for a nav badge, and the chat view (history with
  * "Load older", live messages, optimistic sends with retry, read receipts, typing, presence).
  */
-import { useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore, type FormEvent, type KeyboardEvent } from 'react';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore, type FormEvent, type KeyboardEvent, type ReactNode } from 'react';
 import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { QivrApi } from '../api/endpoints';
 import type { Conversation, Message, MessageReadEvent, ReadMarker, TypingEvent, Uuid } from '../api/types';
@@ -33,6 +33,9 @@ import {
   type PendingMessage,
   type ThreadItem,
 } from './thread';
+import { AttachButton, AttachedFiles, MessageAttachments, useChatAttachments } from './attachments';
+import { UploadProgress } from '../records/react';
+import type { Attachment } from '../api/records';
 import {
   activeTypists,
   applyTyping,
@@ -129,6 +132,8 @@ export function ChatView({ api, conversation, me, otherSideName }: ChatViewProps
     getNextPageParam: (last) => last.next_cursor ?? undefined,
   });
   const stored = useMemo(() => messages.data?.pages.flatMap((p) => p.items) ?? [], [messages.data]);
+  const files = useChatAttachments(api, conversation.patient_id);
+  const attachmentsById = useMemo(() => new Map<Uuid, Attachment[]>(stored.map((m) => [m.id, m.attachments ?? []])), [stored]);
   const thread = useMemo(() => buildThread(stored, pending, me), [stored, pending, me]);
   const newest = useMemo(() => [...thread].reverse().find((t) => t.id !== null), [thread]);
 
@@ -227,7 +232,7 @@ export function ChatView({ api, conversation, me, otherSideName }: ChatViewProps
   async function deliver(p: PendingMessage) {
     setPendingList((list) => setPending(list, { ...p, state: 'sending', error: undefined }));
     try {
-      const message = await api.conversations.send(id, { body: p.body, client_id: p.client_id });
+      const message = await api.conversations.send(id, { body: p.body, client_id: p.client_id, attachment_ids: p.attachment_ids });
       upsertIntoLists<Message>(queryClient, messagingKeys.messages(id), message, { compare: newestFirst });
       setPendingList((list) => list.filter((x) => x.client_id !== p.client_id));
     } catch (e) {
@@ -237,12 +242,15 @@ export function ChatView({ api, conversation, me, otherSideName }: ChatViewProps
 
   function onSend(e?: FormEvent) {
     e?.preventDefault();
-    const body = draft.trim();
-    if (!body) return;
+    // A file sent without words goes with its name as the text.
+    const body = draft.trim() || files.attached.map((a) => a.file_name).join(', ');
+    if (!body || files.uploading) return;
     if (throttle.current.stop(Date.now())) publishTyping(false);
+    const attachment_ids = files.attached.map((a) => a.document_id);
     setDraft('');
+    files.clear();
     stickToBottom.current = true;
-    void deliver({ client_id: newClientId(), body, created_at: new Date().toISOString(), state: 'sending' });
+    void deliver({ client_id: newClientId(), body, attachment_ids, created_at: new Date().toISOString(), state: 'sending' });
   }
 
   function onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>) {
@@ -325,6 +333,7 @@ export function ChatView({ api, conversation, me, otherSideName }: ChatViewProps
                 <MessageRow
                   key={t.key}
                   item={t}
+                  attachments={t.id !== null ? <MessageAttachments api={api} attachments={attachmentsById.get(t.id) ?? []} /> : null}
                   status={t.mine && (t.state !== 'sent' || t.id === lastOwnStored) ? (t.id !== null && t.id === seenId ? 'seen' : t.state) : null}
                   onRetry={() => {
                     const p = pending.find((x) => x.client_id === t.client_id);
@@ -352,10 +361,18 @@ export function ChatView({ api, conversation, me, otherSideName }: ChatViewProps
           onChange={(e) => onDraft(e.target.value)}
           onKeyDown={onKeyDown}
         />
-        <button type="submit" className="button button--primary" disabled={!draft.trim()}>
+        <AttachButton id={id} onFile={(file) => void files.attach(file)} disabled={files.uploading} />
+        <button type="submit" className="button button--primary" disabled={(!draft.trim() && files.attached.length === 0) || files.uploading}>
           Send
         </button>
       </form>
+      <AttachedFiles attached={files.attached} onRemove={files.detach} />
+      <UploadProgress progress={files.progress} />
+      {files.error ? (
+        <div className="notice notice--error" role="alert" data-testid="attach-error">
+          {files.error}
+        </div>
+      ) : null}
     </div>
   );
 }
@@ -366,10 +383,12 @@ function MessageRow({
   item,
   status,
   onRetry,
+  attachments,
 }: {
   item: ThreadItem;
   status: keyof typeof STATUS_WORDS | null;
   onRetry: () => void;
+  attachments: ReactNode;
 }) {
   if (item.sender_role === 'system') {
     return (
@@ -391,6 +410,7 @@ function MessageRow({
         <span className="msg__who">{who}</span> <span className="muted">{formatDateTime(item.created_at)}</span>
       </div>
       <div className="msg__body">{item.body}</div>
+      {attachments}
       {status ? (
         <div
           className={status === 'failed' ? 'msg__status msg__status--failed' : 'msg__status'}

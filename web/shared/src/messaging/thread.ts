@@ -14,6 +14,8 @@ export interface PendingMessage {
   state: 'sending' | 'failed';
   /** Why the last attempt failed. */
   error?: string | undefined;
+  /** Documents sent with it (kept for retries). */
+  attachment_ids?: Uuid[] | undefined;
 }
 
 export type DeliveryState = 'sending' | 'failed' | 'sent';

@@ -94,6 +94,21 @@ describe('PROMs', () => {
     await chart.getByTestId('prom-latest-score').filter({ hasText: 'latest 6 (High)' }).waitFor();
     assert.equal(await chart.getByTestId('prom-point').count(), 1);
     assert.equal(await clinic.evaluate(() => window.__notReloaded), true, 'the dashboard was not reloaded');
+
+    // Staff read the answers as the patient saw them, and export the response as FHIR.
+    const row = clinic.getByTestId('patient-prom').filter({ hasText: name });
+    await row.and(clinic.locator('[data-status=completed]')).waitFor();
+    await row.getByRole('button', { name: 'Answers' }).click();
+    const answers = clinic.getByTestId('prom-answers');
+    await answers.getByText('Very sore').waitFor();
+    const [download] = await Promise.all([
+      clinic.waitForEvent('download'),
+      answers.getByRole('button', { name: 'Download FHIR QuestionnaireResponse' }).click(),
+    ]);
+    const { readFile } = await import('node:fs/promises');
+    const resource = JSON.parse(await readFile(await download.path(), 'utf8'));
+    assert.equal(resource.resourceType, 'QuestionnaireResponse');
+    assert.equal(resource.status, 'completed');
     await clinic.context().close();
     await portal.context().close();
   });

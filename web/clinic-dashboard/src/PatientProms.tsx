@@ -3,9 +3,9 @@
  * questionnaires, and a chart per scale with bands and MCID changes. A submission refreshes the
  * chart live (`PromsLive` invalidates this patient's trends on `prom.submitted`).
  */
-import { useState, type FormEvent } from 'react';
+import { Fragment, useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { ApiError, CHANGE_LABELS, errorMessage, formatDateTime, instanceStateLabel, scoreText } from '@qivr/shared';
+import { ApiError, CHANGE_LABELS, errorMessage, formatDateTime, instanceStateLabel, scoreText, type PromInstance } from '@qivr/shared';
 import { api } from './session';
 import { PromChart, promKeys } from './proms';
 
@@ -13,6 +13,7 @@ export function PatientProms({ patientId }: { patientId: string }) {
   const trends = useQuery({ queryKey: promKeys.trends(patientId), queryFn: ({ signal }) => api.proms.trends(patientId, signal) });
   const query = { patient_id: patientId, limit: 100 };
   const instances = useQuery({ queryKey: promKeys.instanceList(query), queryFn: ({ signal }) => api.proms.instances(query, signal) });
+  const [open, setOpen] = useState<string | null>(null);
   return (
     <section className="card" aria-labelledby="proms-title">
       <h2 id="proms-title">PROMs</h2>
@@ -55,21 +56,45 @@ export function PatientProms({ patientId }: { patientId: string }) {
               <th scope="col">Due</th>
               <th scope="col">Status</th>
               <th scope="col">Score</th>
+              <th scope="col">
+                <span className="visually-hidden">Answers</span>
+              </th>
             </tr>
           </thead>
           <tbody>
             {instances.data.items.map((i) => (
-              <tr key={i.id} data-testid="patient-prom" data-status={i.status}>
-                <td>
-                  {i.template_name} <span className="muted">v{i.template_version}</span>
-                </td>
-                <td>{formatDateTime(i.due_at)}</td>
-                <td>
-                  {instanceStateLabel(i)}
-                  {i.review_status === 'needs_review' ? <span className="status status--active"> needs review</span> : null}
-                </td>
-                <td>{i.scores?.map((s) => `${s.label}: ${scoreText(s)}`).join('; ') || '—'}</td>
-              </tr>
+              <Fragment key={i.id}>
+                <tr data-testid="patient-prom" data-status={i.status}>
+                  <td>
+                    {i.template_name} <span className="muted">v{i.template_version}</span>
+                  </td>
+                  <td>{formatDateTime(i.due_at)}</td>
+                  <td>
+                    {instanceStateLabel(i)}
+                    {i.review_status === 'needs_review' ? <span className="status status--active"> needs review</span> : null}
+                  </td>
+                  <td>{i.scores?.map((s) => `${s.label}: ${scoreText(s)}`).join('; ') || '—'}</td>
+                  <td>
+                    {i.status === 'completed' ? (
+                      <button
+                        type="button"
+                        className="link-button"
+                        aria-expanded={open === i.id}
+                        onClick={() => setOpen(open === i.id ? null : i.id)}
+                      >
+                        Answers
+                      </button>
+                    ) : null}
+                  </td>
+                </tr>
+                {open === i.id ? (
+                  <tr>
+                    <td colSpan={5}>
+                      <ResponseAnswers instanceId={i.id} />
+                    </td>
+                  </tr>
+                ) : null}
+              </Fragment>
             ))}
           </tbody>
         </table>
@@ -155,5 +180,55 @@ function AssignProm({ patientId }: { patientId: string }) {
         </div>
       ) : null}
     </form>
+  );
+}
+
+/** A completed response's answers, in the words of the version the patient answered, and its FHIR export. */
+function ResponseAnswers({ instanceId }: { instanceId: string }) {
+  const instance = useQuery({ queryKey: promKeys.instance(instanceId), queryFn: ({ signal }) => api.proms.instance(instanceId, signal) });
+  const [exportError, setExportError] = useState<string | null>(null);
+  if (instance.isPending) return <p className="muted">Loading the answers…</p>;
+  if (instance.isError) return <div className="notice notice--error">{errorMessage(instance.error)}</div>;
+  async function downloadFhir() {
+    setExportError(null);
+    try {
+      const resource = await api.proms.instanceFhir(instanceId);
+      const url = URL.createObjectURL(new Blob([JSON.stringify(resource, null, 2)], { type: 'application/fhir+json' }));
+      const link = document.createElement('a');
+      link.href = url;
+      link.download = `QuestionnaireResponse-${instanceId}.json`;
+      link.click();
+      URL.revokeObjectURL(url);
+    } catch (e) {
+      setExportError(errorMessage(e));
+    }
+  }
+  return (
+    <div data-testid="prom-answers">
+      <dl className="details">
+        {answeredItems(instance.data).map(({ id, text, answer }) => (
+          <Fragment key={id}>
+            <dt>{text}</dt>
+            <dd>{answer}</dd>
+          </Fragment>
+        ))}
+      </dl>
+      <button type="button" className="button button--small" onClick={() => void downloadFhir()}>
+        Download FHIR QuestionnaireResponse
+      </button>
+      {exportError ? <div className="notice notice--error">{exportError}</div> : null}
+    </div>
+  );
+}
+
+/** Each item with its answer as the patient saw it (a choice's label, not its value). */
+function answeredItems(instance: PromInstance): { id: string; text: string; answer: string }[] {
+  const answers = instance.answers as Record<string, unknown>;
+  return instance.definition.sections.flatMap((section) =>
+    section.items.map((item) => {
+      const value = answers[item.id];
+      const option = item.options?.find((o) => o.value === value);
+      return { id: item.id, text: item.text, answer: value === undefined ? '—' : (option?.label ?? String(value)) };
+    }),
   );
 }

@@ -24,6 +24,7 @@ export const promKeys = {
   instruments: ['proms', 'instruments'] as const,
   instances: ['proms', 'instances'] as const,
   instanceList: (query: Record<string, unknown>) => ['proms', 'instances', query] as const,
+  instance: (id: string) => ['proms', 'instance', id] as const,
   openAlerts: ['proms', 'alerts', 'open'] as const,
   trends: (patientId: string) => ['proms', 'trends', patientId] as const,
   analytics: ['proms', 'analytics'] as const,

@@ -196,6 +196,8 @@ export function createQivrApi(client: ApiClient) {
       instances: (query: PromInstanceQuery = {}, signal?: AbortSignal) =>
         client.get<Page<PromInstanceSummary>>('/prom-instances', { query: { ...query }, signal }),
       instance: (instanceId: Uuid, signal?: AbortSignal) => client.get<PromInstance>(`/prom-instances/${id(instanceId)}`, { signal }),
+      /** A completed response as a FHIR R4 `QuestionnaireResponse`. */
+      instanceFhir: (instanceId: Uuid) => client.get<Record<string, unknown>>(`/prom-instances/${id(instanceId)}/fhir`),
       /** A draft: required items may be open. */
       saveAnswers: (instanceId: Uuid, template_version: number, answers: PromAnswers) =>
         client.put<PromInstance>(`/prom-instances/${id(instanceId)}/answers`, { template_version, answers }),

@@ -88,7 +88,11 @@ pub async fn notify_once(pool: &PgPool, broker: &dyn Broker, config: &Config) ->
             row.tenant_id,
             format!("unread:{}:{}:{}", row.conversation_id, row.user_id, row.read_up_to),
             row.email,
-            format!("You have a new message from {}", row.clinic),
+            if row.role == "patient" {
+                format!("You have a new message from {}", row.clinic)
+            } else {
+                format!("A patient's message is waiting in {}'s inbox", row.clinic)
+            },
             body,
         )
         .execute(&mut *tx)

@@ -254,3 +254,32 @@ async fn admins_read_the_clinics_mailbox_and_nobody_else_does() {
     let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM access_audit WHERE action = 'mailbox.read'").fetch_one(&app.owner).await.unwrap();
     assert_eq!(audited, 1);
 }
+
+#[tokio::test]
+async fn offline_staff_are_told_a_patients_message_is_waiting_without_its_text() {
+    let app = spawn_app_with(|config| config.email.unread_notify_after_secs = 1).await;
+    let patient = app.login("harbour-physio", "patient2").await;
+    app.post("/api/v1/conversations", &patient.access, json!({ "subject": "Sore knee", "body": "My knee clicks when I squat" })).await;
+    let mut subject = None;
+    for _ in 0..100 {
+        subject = sqlx::query_scalar::<_, String>(
+            "SELECT e.subject FROM emails e WHERE e.to_address = 'staff2@harbour-physio.test' AND e.kind = 'unread_message'
+               AND e.idempotency_key LIKE 'unread:' || (SELECT id FROM conversations WHERE subject = 'Sore knee') || ':%'",
+        )
+        .fetch_optional(&app.owner)
+        .await
+        .unwrap();
+        if subject.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let subject = subject.expect("an unread-message email to offline staff");
+    assert_eq!(subject, "A patient's message is waiting in Harbour Physiotherapy's inbox");
+    let body: String = sqlx::query_scalar("SELECT body_text FROM emails WHERE subject = $1 AND to_address = 'staff2@harbour-physio.test'")
+        .bind(&subject)
+        .fetch_one(&app.owner)
+        .await
+        .unwrap();
+    assert!(!body.contains("clicks"), "{body}");
+}

@@ -23,6 +23,9 @@ pub enum Channel {
     Inbox,
     /// PROM assignments, submissions and item alerts, for clinic staff.
     Proms,
+    /// Patients' records changing (documents added or removed, consents decided), for clinic
+    /// staff: metadata only, never a document's content.
+    Records,
     User(Uuid),
     Conversation(Uuid),
 }
@@ -36,6 +39,7 @@ impl Channel {
             "presence" => Channel::Presence,
             "inbox" => Channel::Inbox,
             "proms" => Channel::Proms,
+            "records" => Channel::Records,
             _ => match name.split_once(':') {
                 Some(("user", id)) => Channel::User(parse_uuid(id).ok_or_else(invalid)?),
                 Some(("conversation", id)) => {
@@ -75,6 +79,7 @@ impl fmt::Display for Channel {
             Channel::Presence => f.write_str("presence"),
             Channel::Inbox => f.write_str("inbox"),
             Channel::Proms => f.write_str("proms"),
+            Channel::Records => f.write_str("records"),
             Channel::User(id) => write!(f, "user:{id}"),
             Channel::Conversation(id) => write!(f, "conversation:{id}"),
         }
@@ -136,7 +141,8 @@ pub fn authorize(principal: &Principal, channel: Channel) -> Decision {
         | Channel::Appointments
         | Channel::Presence
         | Channel::Inbox
-        | Channel::Proms => {
+        | Channel::Proms
+        | Channel::Records => {
             if principal.role.is_clinic() {
                 Decision::Allow
             } else {
@@ -172,7 +178,7 @@ mod tests {
     #[test]
     fn names_round_trip_and_only_canonical_uuids_are_accepted() {
         let id = Uuid::now_v7();
-        for name in ["evaluations", "appointments", "presence", "inbox", "proms"] {
+        for name in ["evaluations", "appointments", "presence", "inbox", "proms", "records"] {
             assert_eq!(Channel::parse(name).unwrap().to_string(), name);
         }
         assert_eq!(
@@ -210,6 +216,7 @@ mod tests {
             Channel::Presence,
             Channel::Inbox,
             Channel::Proms,
+            Channel::Records,
         ] {
             assert_eq!(authorize(&patient, channel), Decision::Forbidden);
         }
@@ -237,6 +244,8 @@ mod tests {
                 Channel::Appointments,
                 Channel::Presence,
                 Channel::Inbox,
+                Channel::Proms,
+                Channel::Records,
             ] {
                 assert_eq!(authorize(&user, channel), Decision::Allow);
             }

@@ -140,4 +140,43 @@ describe('patient records', () => {
     await portal.context().close();
     await clinic.context().close();
   });
+
+  test('a document staff add shows in the patient’s open portal, and one the patient adds on the open patient page, without a reload', async () => {
+    const suffix = uniqueSuffix();
+    const staff = await apiToken(STAFF);
+    const patients = await apiCall(staff, 'GET', `/patients?q=${encodeURIComponent('Okafor')}`);
+    const patient = patients.items.find((p) => p.first_name === 'Ava');
+
+    const portal = await newPage(browser);
+    await signIn(portal, 'portal', 'patient3@harbour-physio.test');
+    await portal.getByRole('link', { name: 'My documents' }).click();
+    await portal.getByRole('heading', { name: 'My documents', level: 1 }).waitFor();
+    await portal.locator('[data-testid=live-status][data-status=open]').waitFor();
+    const clinic = await newPage(browser);
+    await signIn(clinic, 'clinic', STAFF);
+    await clinic.getByTestId('patient-row').first().waitFor();
+    await clinic.goto(`${baseUrl}/clinic/patients/${patient.id}`);
+    await clinic.getByRole('heading', { name: 'Documents', exact: true }).waitFor();
+    await clinic.locator('[data-testid=live-status][data-status=open]').waitFor();
+    for (const page of [portal, clinic]) {
+      await page.evaluate(() => {
+        window.__notReloaded = true;
+      });
+    }
+
+    const fromClinic = `referral-${suffix}.pdf`;
+    const form = new FormData();
+    form.append('file', new Blob([pdf('referral')], { type: 'application/pdf' }), fromClinic);
+    const uploaded = await fetch(`${baseUrl}/api/v1/patients/${patient.id}/documents`, { method: 'POST', headers: { authorization: `Bearer ${staff}` }, body: form });
+    assert.equal(uploaded.status, 201);
+    await portal.getByTestId('document-row').filter({ hasText: fromClinic }).waitFor();
+
+    const fromPatient = `knee-photo-${suffix}.pdf`;
+    await portal.getByLabel('File', { exact: true }).setInputFiles({ name: fromPatient, mimeType: 'application/pdf', buffer: pdf('knee') });
+    await portal.getByRole('button', { name: 'Upload', exact: true }).click();
+    await clinic.getByTestId('document-row').filter({ hasText: fromPatient }).waitFor();
+    for (const page of [portal, clinic]) assert.equal(await page.evaluate(() => window.__notReloaded), true, 'no reload');
+    await portal.context().close();
+    await clinic.context().close();
+  });
 });

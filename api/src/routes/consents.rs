@@ -26,6 +26,7 @@ use crate::error::{on_unique_violation, ApiError, ApiResult};
 use crate::extract::{Admin, Caller, Json, Path, Query};
 use crate::pagination::{Page, PageParams};
 use crate::routes::patients::ensure_visible;
+use crate::routes::records;
 use crate::state::AppState;
 use crate::validate::{Checks, SHORT_TEXT};
 
@@ -314,7 +315,10 @@ pub async fn record_decision(State(state): State<AppState>, caller: Caller, Path
     let action = if body.decision == "granted" { "consent.grant" } else { "consent.revoke" };
     caller.audit(&mut tx, Entry::patient(action, id, "consent_decision", decision_id)).await?;
     let decision = fetch_decisions(&mut tx, tenant_id, id, Some(decision_id), None, 1).await?.pop().ok_or(ApiError::NotFound("consent decision"))?;
+    let data = serde_json::to_value(&decision).expect("decisions serialize");
+    let staged = records::announce(&mut tx, tenant_id, id, "consent.updated", data).await?;
     tx.commit().await?;
+    state.events.publish(staged).await;
     Ok((StatusCode::CREATED, Json(decision)))
 }
 

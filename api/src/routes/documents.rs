@@ -31,10 +31,12 @@ use uuid::Uuid;
 use crate::app::REQUEST_TIMEOUT;
 use crate::audit::Entry;
 use crate::error::{ApiError, ApiResult};
+use crate::events::Staged;
 use crate::extract::{Caller, Json, Path, Query};
 use crate::file_types::{self, Verdict, SNIFF_BYTES};
 use crate::pagination::{Page, PageParams};
 use crate::routes::patients::ensure_visible;
+use crate::routes::records;
 use crate::state::AppState;
 use crate::validate::{Checks, SHORT_TEXT};
 
@@ -180,7 +182,7 @@ pub async fn upload_document(State(state): State<AppState>, caller: Caller, Path
         return Err(error);
     }
 
-    let saved: ApiResult<Document> = async {
+    let saved: ApiResult<(Document, Vec<Staged>)> = async {
         let mut tx = caller.begin(&state).await?;
         // language=PostgreSQL
         let document = sqlx::query_as!(
@@ -207,13 +209,16 @@ pub async fn upload_document(State(state): State<AppState>, caller: Caller, Path
         .await?;
         let detail = serde_json::json!({ "file_name": document.file_name, "size_bytes": document.size_bytes, "content_type": document.content_type });
         caller.audit(&mut tx, Entry::patient("document.create", id, "document", document_id).detail(detail)).await?;
+        let data = serde_json::to_value(&document).expect("documents serialize");
+        let staged = records::announce(&mut tx, caller.principal.tenant_id, id, "document.created", data).await?;
         tx.commit().await?;
-        Ok(document)
+        Ok((document, staged))
     }
     .await;
     match saved {
-        Ok(document) => {
+        Ok((document, staged)) => {
             tracing::info!(document.id = %document.id, size_bytes = document.size_bytes, "document uploaded");
+            state.events.publish(staged).await;
             Ok((StatusCode::CREATED, Json(document)))
         }
         Err(error) => {
@@ -420,7 +425,10 @@ pub async fn delete_document(State(state): State<AppState>, caller: Caller, Path
     .execute(&mut *tx)
     .await?;
     caller.audit(&mut tx, Entry::patient("document.delete", id, "document", document_id)).await?;
+    let data = serde_json::json!({ "id": document_id, "patient_id": id });
+    let staged = records::announce(&mut tx, caller.principal.tenant_id, id, "document.deleted", data).await?;
     tx.commit().await?;
+    state.events.publish(staged).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -9,6 +9,7 @@
 
 use axum::extract::State;
 use chrono::{DateTime, NaiveDate, Utc};
+use qivr_shared::tenancy::Tx;
 use qivr_shared::Problem;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -18,6 +19,7 @@ use uuid::Uuid;
 
 use crate::audit::Entry;
 use crate::error::ApiResult;
+use crate::events::{self, Staged};
 use crate::extract::{Caller, Json, Path, Query};
 use crate::pagination::{Page, PageParams};
 use crate::proms::{self, LatestScore};
@@ -30,6 +32,21 @@ use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(summary)).routes(routes!(timeline))
+}
+
+/// Stages a change to a patient's record (`document.created`, `document.deleted`,
+/// `consent.updated`): on `records` for open dashboards, and on the patient's own channel for
+/// their open portal. `data` is metadata (it names `patient_id`), never a document's content.
+pub(crate) async fn announce(tx: &mut Tx, tenant_id: Uuid, patient_id: Uuid, kind: &str, data: serde_json::Value) -> ApiResult<Vec<Staged>> {
+    let mut staged = vec![events::stage(tx, tenant_id, "records".into(), kind, data.clone()).await?];
+    // language=PostgreSQL
+    let patient_user = sqlx::query_scalar!("SELECT user_id FROM patients WHERE tenant_id = $1 AND id = $2", tenant_id, patient_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    if let Some(user_id) = patient_user {
+        staged.push(events::stage(tx, tenant_id, format!("user:{user_id}"), kind, data).await?);
+    }
+    Ok(staged)
 }
 
 /// How many recent appointments and documents the summary lists.

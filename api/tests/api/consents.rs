@@ -140,3 +140,44 @@ async fn a_patient_cannot_see_or_decide_another_patients_consents_nor_another_cl
     assert_eq!(recorded.body["recorded_by_role"], "staff");
     assert_eq!(recorded.body["recorded_by_name"], "Sam Taylor");
 }
+
+#[tokio::test]
+async fn record_changes_reach_open_dashboards_and_the_patients_portal_live() {
+    let app = spawn_app().await;
+    let staff = app.login("harbour-physio", "staff").await;
+    let patient = app.login("harbour-physio", "patient1").await;
+    let patient_id = app.patient_id("harbour-physio", 1).await;
+    let mut dashboard = app.socket(&staff.access).await;
+    dashboard.subscribe("records").await;
+    let mut portal = app.socket(&patient.access).await;
+    portal.subscribe(&format!("user:{}", patient.id())).await;
+    let refused = portal.request(json!({ "op": "subscribe", "channel": "records" })).await;
+    assert_eq!(refused["code"], "forbidden", "patients never see the clinic's record feed");
+    let elsewhere = app.login("summit-health", "staff").await;
+    let mut other = app.socket(&elsewhere.access).await;
+    other.subscribe("records").await;
+
+    let uploaded = app.upload(&patient_id, &staff.access, "letter.txt", "text/plain", b"Referral letter".to_vec()).await;
+    assert_eq!(uploaded.status, StatusCode::CREATED, "{}", uploaded.body);
+    for socket in [&mut dashboard, &mut portal] {
+        let event = socket.next_event().await;
+        assert_eq!(event["kind"], "document.created");
+        assert_eq!(event["data"]["id"], uploaded.body["id"]);
+        assert_eq!(event["data"]["patient_id"], patient_id.as_str());
+        assert!(!event.to_string().contains("Referral letter"), "metadata only: {event}");
+    }
+
+    let consents = app.get(&format!("/api/v1/patients/{patient_id}/consents"), &patient.access).await;
+    let telehealth = status_of(&consents.body, "telehealth")["current_version"]["id"].clone();
+    app.post(&format!("/api/v1/patients/{patient_id}/consents"), &patient.access, json!({ "consent_version_id": telehealth, "decision": "granted" })).await;
+    for socket in [&mut dashboard, &mut portal] {
+        let event = socket.next_event().await;
+        assert_eq!(event["kind"], "consent.updated");
+        assert_eq!(event["data"]["decision"], "granted");
+    }
+
+    let document = uploaded.body["id"].as_str().unwrap();
+    app.delete(&format!("/api/v1/patients/{patient_id}/documents/{document}"), &staff.access).await;
+    assert_eq!(dashboard.next_event().await["kind"], "document.deleted");
+    assert!(other.event_within(500).await.is_none(), "another clinic hears nothing");
+}

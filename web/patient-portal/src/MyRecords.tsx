@@ -1,7 +1,7 @@
 import type { ReactNode } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import { ApiError, ConsentGate, ConsentsPanel, DocumentsPanel, errorMessage } from '@qivr/shared';
-import { api } from './session';
+import { ApiError, channels, ConsentGate, ConsentsPanel, DocumentsPanel, errorMessage, useAuthState, useRecordEvents } from '@qivr/shared';
+import { api, auth } from './session';
 import { keys } from './queryClient';
 
 function useMyRecord() {
@@ -46,6 +46,10 @@ export function MyConsents() {
  */
 export function RequiredConsents({ children }: { children: ReactNode }) {
   const me = useMyRecord();
+  // Mounted on every page of a signed-in patient: documents and consents the clinic records
+  // show up without a reload.
+  const userId = useAuthState(auth, (s) => s.user?.id ?? null);
+  useRecordEvents(userId ? channels.user(userId) : null);
   if (me.isPending) return <p className="muted">Loading…</p>;
   if (me.isError) return <>{children}</>;
   return (

@@ -23,13 +23,14 @@ import { PatientAppointments } from '../PatientAppointments';
 import { PatientProms } from '../PatientProms';
 import { MessagePatient } from './MessagePatient';
 import { PatientSummary, PatientTimeline } from '../PatientRecord';
-import { ConsentsPanel, DocumentsPanel, useAuthState } from '@qivr/shared';
+import { channels, ConsentsPanel, DocumentsPanel, useAuthState, useRecordEvents } from '@qivr/shared';
 import { auth } from '../session';
 
 export function PatientPage() {
   const { patientId = '' } = useParams();
   const isAdmin = useIsAdmin();
   const role = useAuthState(auth, (s) => s.user?.role ?? 'staff');
+  useRecordEvents(channels.records, patientId);
   const patient = useQuery({
     queryKey: keys.patient(patientId),
     queryFn: ({ signal }) => api.patients.get(patientId, signal),

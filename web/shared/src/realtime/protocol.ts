@@ -166,6 +166,7 @@ export const channels = {
   presence: 'presence',
   inbox: 'inbox',
   proms: 'proms',
+  records: 'records',
   user: (userId: Uuid) => `user:${userId}`,
   conversation: (conversationId: Uuid) => `conversation:${conversationId}`,
 } as const;

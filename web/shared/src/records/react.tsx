@@ -17,6 +17,7 @@ import {
 import { ApiError, errorMessage } from '../api/errors';
 import { formatDateTime } from '../forms';
 import { SelectField } from '../components/Field';
+import { useLiveCache } from '../realtime/react';
 
 export const recordKeys = {
   documents: (patientId: Uuid) => ['documents', patientId] as const,
@@ -26,6 +27,26 @@ export const recordKeys = {
   summary: (patientId: Uuid) => ['records', 'summary', patientId] as const,
   timeline: (patientId: Uuid) => ['records', 'timeline', patientId] as const,
 };
+
+/**
+ * Keeps a patient's record views (documents, consents, summary, timeline) current from the
+ * `document.*` and `consent.*` events on `channel`: `records` on the dashboard, the patient's own
+ * `user:<id>` in the portal. With `patientId`, only that patient's changes are applied.
+ */
+export function useRecordEvents(channel: string | null, patientId?: Uuid): void {
+  useLiveCache(channel, {
+    refetch: patientId ? [recordKeys.documents(patientId), recordKeys.consents(patientId)] : [],
+    apply: (event, queryClient) => {
+      if (!event.kind.startsWith('document.') && !event.kind.startsWith('consent.')) return;
+      const changed = (event.data as { patient_id?: Uuid }).patient_id;
+      if (!changed || (patientId && changed !== patientId)) return;
+      // `consents(id)` is also the prefix of that patient's consent history.
+      for (const queryKey of [recordKeys.documents(changed), recordKeys.consents(changed), recordKeys.summary(changed), recordKeys.timeline(changed)]) {
+        void queryClient.invalidateQueries({ queryKey });
+      }
+    },
+  });
+}
 
 /** Fetches a document with the session's token and hands it to the browser as a download. */
 export async function downloadDocument(api: QivrApi, patientId: Uuid, documentId: Uuid, fileName: string): Promise<void> {

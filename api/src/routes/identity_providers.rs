@@ -70,7 +70,7 @@ pub async fn create_provider(State(state): State<AppState>, Admin(caller): Admin
     checks.required("audience", &body.audience, 255);
     checks.required("jwks_url", &body.jwks_url, 1000);
     for (field, value) in [("issuer", &body.issuer), ("jwks_url", &body.jwks_url)] {
-        if !value.trim().is_empty() && !(value.starts_with("https://") || value.starts_with("http://")) {
+        if !value.trim().is_empty() && !value.starts_with("https://") && !value.starts_with("http://") {
             checks.fail(field, "must be an http(s) URL");
         }
     }

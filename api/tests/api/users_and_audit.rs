@@ -67,7 +67,7 @@ async fn disabling_a_user_ends_their_sessions_and_role_changes_take_effect_at_on
     let foreign = app.login("summit-health", "admin").await;
     app.patch(&format!("/api/v1/users/{}", staff.id()), &foreign.access, json!({ "disabled": false })).await.assert_problem(404);
 
-    let changes = app.get(&format!("/api/v1/audit?action=user.role_change"), &admin.access).await;
+    let changes = app.get("/api/v1/audit?action=user.role_change", &admin.access).await;
     let entry = &changes.body["items"][0];
     assert_eq!(entry["resource_id"], staff.id());
     assert_eq!(entry["detail"], json!({ "from": "staff", "to": "admin" }));

@@ -446,29 +446,26 @@ async fn insert_message(tx: &mut Tx, caller: &Caller, conversation_id: Uuid, pat
     .fetch_one(&mut **tx)
     .await?;
     // The sender has read their own message; everyone else (the patient's login and every
-    // active clinic user) has one more unread.
+    // active clinic user) has one more unread. One statement, locking the rows in user-id
+    // order: two sends in the same conversation (the patient and staff at once) then queue
+    // on the first row instead of each holding a row the other wants (a deadlock, a 500).
     // language=PostgreSQL
     sqlx::query!(
-        "INSERT INTO conversation_reads AS r (tenant_id, conversation_id, user_id, unread_count)
-         SELECT $1, $2, u.id, 1 FROM users u
-         WHERE u.tenant_id = $1 AND u.id <> $3 AND u.deleted_at IS NULL AND u.disabled_at IS NULL
-           AND (u.role <> 'patient' OR u.id = (SELECT user_id FROM patients WHERE id = $4))
-         ON CONFLICT (conversation_id, user_id) DO UPDATE SET unread_count = r.unread_count + 1",
+        "INSERT INTO conversation_reads AS r (tenant_id, conversation_id, user_id, unread_count, last_read_message_id, last_read_at)
+         SELECT $1, $2, u.id, CASE WHEN u.id = $3 THEN 0 ELSE 1 END,
+                CASE WHEN u.id = $3 THEN $5::uuid END, CASE WHEN u.id = $3 THEN now() END
+         FROM users u
+         WHERE u.tenant_id = $1 AND (u.id = $3 OR (u.deleted_at IS NULL AND u.disabled_at IS NULL
+           AND (u.role <> 'patient' OR u.id = (SELECT user_id FROM patients WHERE id = $4))))
+         ORDER BY u.id
+         ON CONFLICT (conversation_id, user_id) DO UPDATE
+         SET unread_count = CASE WHEN r.user_id = $3 THEN 0 ELSE r.unread_count + 1 END,
+             last_read_message_id = CASE WHEN r.user_id = $3 THEN $5 ELSE r.last_read_message_id END,
+             last_read_at = CASE WHEN r.user_id = $3 THEN now() ELSE r.last_read_at END",
         tenant_id,
         conversation_id,
         sender,
         patient_id,
-    )
-    .execute(&mut **tx)
-    .await?;
-    // language=PostgreSQL
-    sqlx::query!(
-        "INSERT INTO conversation_reads AS r (tenant_id, conversation_id, user_id, unread_count, last_read_message_id, last_read_at)
-         VALUES ($1, $2, $3, 0, $4, now())
-         ON CONFLICT (conversation_id, user_id) DO UPDATE SET unread_count = 0, last_read_message_id = $4, last_read_at = now()",
-        tenant_id,
-        conversation_id,
-        sender,
         message.id,
     )
     .execute(&mut **tx)

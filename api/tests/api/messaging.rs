@@ -158,3 +158,30 @@ async fn staff_start_assign_and_see_typing_which_is_never_stored() {
     let outbox: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE kind = 'typing'").fetch_one(&app.owner).await.unwrap();
     assert_eq!(outbox, 0);
 }
+
+#[tokio::test]
+async fn the_patient_and_staff_sending_at_the_same_moment_both_succeed() {
+    let app = spawn_app().await;
+    let patient = app.login("harbour-physio", "patient4").await;
+    let staff = app.login("harbour-physio", "staff").await;
+    // A clinic whose only active clinic user is `staff`, so the conversation has exactly two
+    // participants' read rows.
+    sqlx::query("UPDATE users SET disabled_at = now() WHERE email IN ('admin@harbour-physio.test', 'staff2@harbour-physio.test')")
+        .execute(&app.owner)
+        .await
+        .unwrap();
+    let id = app.post("/api/v1/conversations", &patient.access, json!({ "subject": "Both at once" })).await.body["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/conversations/{id}/messages");
+    // Each side's send bumps the other's unread count and resets its own: done at once, the
+    // two used to lock those two rows in opposite orders, and one failed with a deadlock.
+    let sends = (0..20).flat_map(|n| {
+        [&patient, &staff].map(|sender| {
+            let (app, path) = (&app, &path);
+            async move { app.post(path, &sender.access, json!({ "body": format!("message {n}") })).await.status }
+        })
+    });
+    let statuses = futures::future::join_all(sends).await;
+    assert!(statuses.iter().all(|s| *s == StatusCode::CREATED), "{statuses:?}");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM messages").fetch_one(&app.owner).await.unwrap();
+    assert_eq!(stored, 40);
+}

@@ -119,7 +119,11 @@ pub async fn run(
     let failed = Arc::new(AtomicU64::new(0));
     let interval = Duration::from_secs_f64(1.0 / options.rate.max(0.001));
     let bar = progress(options.sends as u64, "sending");
-    let cpu_before = Cpu::now(server.pid);
+    // language=PostgreSQL
+    let database: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(owner)
+        .await?;
+    let cpu_before = Cpu::now(server.pid, &database);
     let sending = Instant::now();
     let mut sends = Vec::with_capacity(options.sends);
     for n in 0..options.sends {
@@ -167,7 +171,7 @@ pub async fn run(
         send.await?;
     }
     let send_elapsed = sending.elapsed();
-    let cpu = Cpu::now(server.pid).minus(&cpu_before);
+    let cpu = Cpu::now(server.pid, &database).minus(&cpu_before);
     bar.finish_and_clear();
     let failed = failed.load(Ordering::Relaxed);
     let succeeded = options.sends as u64 - failed;
@@ -273,7 +277,8 @@ async fn read_messages(
     }
 }
 
-/// CPU seconds used so far by each party to a send.
+/// CPU seconds used so far by each party to a send: the server, the PostgreSQL backends of
+/// the run's database, Redis (all of it: it may serve others too), and this process.
 struct Cpu {
     server: f64,
     postgres: f64,
@@ -282,7 +287,7 @@ struct Cpu {
 }
 
 impl Cpu {
-    fn now(server: u32) -> Self {
+    fn now(server: u32, database: &str) -> Self {
         let generator = process::cpu_seconds(std::process::id());
         // In-process, the server's time is the generator's.
         let server = if server == std::process::id() {
@@ -292,8 +297,8 @@ impl Cpu {
         };
         Self {
             server,
-            postgres: process::cpu_seconds_named("postgres"),
-            redis: process::cpu_seconds_named("redis-server"),
+            postgres: process::cpu_seconds_named("postgres", &format!(" {database} ")),
+            redis: process::cpu_seconds_named("redis-server", ""),
             generator,
         }
     }

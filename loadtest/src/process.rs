@@ -48,9 +48,10 @@ pub fn cpu_seconds(pid: u32) -> f64 {
 /// `sysconf(_SC_CLK_TCK)`, 100 on every Linux this runs on.
 const CLOCK_TICKS: f64 = 100.0;
 
-/// CPU time used so far by every process whose command name is `name` (e.g. all of
-/// PostgreSQL's backends), in seconds.
-pub fn cpu_seconds_named(name: &str) -> f64 {
+/// CPU time used so far by every process whose command name is `name` and whose command line
+/// holds `args` (e.g. PostgreSQL's backends serving one database, whose title names it), in
+/// seconds. Others' processes on a shared machine are left out that way.
+pub fn cpu_seconds_named(name: &str, args: &str) -> f64 {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return 0.0;
     };
@@ -60,6 +61,10 @@ pub fn cpu_seconds_named(name: &str) -> f64 {
         .filter(|pid| {
             std::fs::read_to_string(format!("/proc/{pid}/comm"))
                 .is_ok_and(|comm| comm.trim_end() == name)
+        })
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|line| String::from_utf8_lossy(&line).contains(args))
         })
         .map(own_cpu_seconds)
         .sum()

@@ -85,6 +85,8 @@ pub fn throughput(
         .draw()?;
     for (n, (label, points)) in series.iter().enumerate() {
         let colour = COLOURS[n % COLOURS.len()];
+        // Points too: a short run may fill only a bucket or two.
+        chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, colour.filled())))?;
         chart
             .draw_series(LineSeries::new(
                 points.iter().copied(),

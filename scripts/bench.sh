@@ -47,7 +47,9 @@ log "installing the Socket.IO peer"
 
 mkdir -p "$OUT"
 rm -f "$OUT"/*.json "$OUT"/*.svg
-run() { log "qivr-loadtest $*"; "$LOADTEST" --out "$OUT" "$@"; }
+failed=()
+# A scenario that fails is reported at the end; the others still run.
+run() { log "qivr-loadtest $*"; "$LOADTEST" --out "$OUT" "$@" || failed+=("$*"); }
 
 for target in qivr bare socketio; do
   run --name fanout-peak fanout --target "$target" --connections "$FANOUT_CONNECTIONS" --events "$FANOUT_PEAK_EVENTS"
@@ -61,3 +63,7 @@ run storm --connections "$STORM_CONNECTIONS"
 run slow --connections "$SLOW_CONNECTIONS" --slow "$SLOW_CLIENTS"
 log "side by side"
 run compare
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'failed: %s\n' "${failed[@]}" >&2
+  exit 1
+fi

@@ -17,10 +17,15 @@ use tokio_tungstenite::tungstenite::Message;
 
 pub type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
-/// Connections per loopback source address before moving to the next one.
-const PER_SOURCE_ADDRESS: usize = 20_000;
+/// Connections per loopback source address before moving to the next one: well under the
+/// ~28,000 ephemeral ports, which the previous runs' connections may still hold in TIME_WAIT.
+const PER_SOURCE_ADDRESS: usize = 4_000;
 
 static OPENED: AtomicUsize = AtomicUsize::new(0);
+
+/// Where this process starts among 127.0.0.1–250, so consecutive runs use fresh addresses.
+static FIRST_SOURCE: std::sync::LazyLock<usize> =
+    std::sync::LazyLock::new(|| rand::random::<u8>() as usize % 250);
 
 /// Opens a WebSocket to `url` (`ws://host:port/path`) with small buffers, from the next
 /// loopback source address when the server is on loopback.
@@ -46,7 +51,7 @@ pub async fn open_with(url: &str, receive_buffer: Option<u32>) -> anyhow::Result
     if server.ip().is_loopback() {
         let n = OPENED.fetch_add(1, Ordering::Relaxed) / PER_SOURCE_ADDRESS;
         socket.bind(SocketAddr::from((
-            Ipv4Addr::new(127, 0, 0, 1 + (n % 250) as u8),
+            Ipv4Addr::new(127, 0, 0, 1 + ((*FIRST_SOURCE + n) % 250) as u8),
             0,
         )))?;
     }

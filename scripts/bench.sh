@@ -60,6 +60,8 @@ done
 run --name chat-target chat --conversations "$CHAT_CONVERSATIONS" --rate "$CHAT_RATE" --sends "$CHAT_SENDS"
 run --name chat-sustained chat --conversations "$CHAT_CONVERSATIONS" --rate "$CHAT_SUSTAINED_RATE" --sends "$((CHAT_SUSTAINED_RATE * 30))"
 run storm --connections "$STORM_CONNECTIONS"
+# The same storm with history enough for the slowest client to be recovered.
+run --name storm-history --history 8192 storm --connections "$STORM_CONNECTIONS"
 run slow --connections "$SLOW_CONNECTIONS" --slow "$SLOW_CLIENTS"
 log "side by side"
 run compare

@@ -19,7 +19,7 @@ use qivr_loadtest::setup::{self, BrokerChoice, Identity, LocalHub};
 use qivr_loadtest::slow::{self, SlowOptions};
 use qivr_loadtest::storm::{self, StormOptions};
 use qivr_loadtest::target::HubTarget;
-use qivr_loadtest::{idle, limits};
+use qivr_loadtest::{idle, limits, population};
 use qivr_shared::db::Database;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::ConnectOptions;
@@ -61,6 +61,9 @@ struct Cli {
     /// The peers' directory (loadtest/peers).
     #[arg(long, global = true, default_value = "loadtest/peers")]
     peers: PathBuf,
+    /// Events the hub keeps per channel for recovery (default: the server's, 256).
+    #[arg(long, global = true)]
+    history: Option<usize>,
     /// In-process only: the hub's in-process broker instead of Redis.
     #[arg(long, global = true)]
     no_redis: bool,
@@ -226,6 +229,7 @@ async fn run(cli: &Cli, database: PgConnectOptions, name: &str) -> anyhow::Resul
                 &database_url,
                 &identity,
                 Some(*queue),
+                *connections,
             )
             .await?;
             let report = fanout::run(&running.target, &options).await;
@@ -240,7 +244,16 @@ async fn run(cli: &Cli, database: PgConnectOptions, name: &str) -> anyhow::Resul
                 cli.server == Where::Child,
                 "idle measures the server's own memory: run it with --server child"
             );
-            let running = start(cli, *target, &database, &database_url, &identity, None).await?;
+            let running = start(
+                cli,
+                *target,
+                &database,
+                &database_url,
+                &identity,
+                None,
+                *connections + 1,
+            )
+            .await?;
             let report = idle::run(&running.target, *connections).await;
             running.stop().await;
             report
@@ -287,7 +300,16 @@ async fn run(cli: &Cli, database: PgConnectOptions, name: &str) -> anyhow::Resul
                 reconnect_concurrency: *reconnect_concurrency,
                 ..StormOptions::default()
             };
-            let running = start(cli, Kind::Qivr, &database, &database_url, &identity, None).await?;
+            let running = start(
+                cli,
+                Kind::Qivr,
+                &database,
+                &database_url,
+                &identity,
+                None,
+                *connections,
+            )
+            .await?;
             let report = storm::run(&running.target, &options).await;
             running.stop().await;
             report
@@ -307,7 +329,16 @@ async fn run(cli: &Cli, database: PgConnectOptions, name: &str) -> anyhow::Resul
                 rate: *rate,
                 payload_bytes: *payload_bytes,
             };
-            let running = start(cli, *target, &database, &database_url, &identity, None).await?;
+            let running = start(
+                cli,
+                *target,
+                &database,
+                &database_url,
+                &identity,
+                None,
+                *connections + *slow,
+            )
+            .await?;
             let report = slow::run(&running.target, &options).await;
             running.stop().await;
             report
@@ -334,6 +365,7 @@ fn settings(cli: &Cli, send_queue: Option<usize>) -> Settings {
     Settings {
         redis_url: (!cli.no_redis).then(|| cli.redis_url.clone()),
         send_queue,
+        history: cli.history,
     }
 }
 
@@ -367,7 +399,17 @@ async fn start(
     database_url: &str,
     identity: &Identity,
     queue: Option<usize>,
+    clients: usize,
 ) -> anyhow::Result<Running> {
+    // A user and session per client, as in life.
+    let tokens = if kind == Kind::Qivr {
+        let owner = Database::from_options(database.clone())
+            .owner_pool()
+            .await?;
+        population::staff(&owner, &identity.auth, identity.tenant_id, clients + 1).await?
+    } else {
+        Vec::new()
+    };
     match kind {
         Kind::Qivr if cli.server == Where::InProcess => {
             let broker = if cli.no_redis {
@@ -380,6 +422,9 @@ async fn start(
                 if let Some(queue) = queue {
                     config.realtime.send_queue_capacity = queue;
                 }
+                if let Some(history) = cli.history {
+                    config.realtime.history_size = history;
+                }
             })
             .await?;
             let target = HubTarget::qivr(
@@ -387,7 +432,7 @@ async fn start(
                 std::process::id(),
                 hub.hub.publisher(),
                 identity.tenant_id,
-                identity.token.clone(),
+                tokens,
             );
             Ok(Running {
                 target,
@@ -412,7 +457,7 @@ async fn start(
                 server.pid,
                 publisher,
                 identity.tenant_id,
-                identity.token.clone(),
+                tokens,
             );
             Ok(Running {
                 target,

@@ -152,3 +152,29 @@ pub async fn sessions(
         .map(|(&(tenant, user, role), &session)| Ok(auth.issue(user, tenant, role, session)?.token))
         .collect()
 }
+
+/// `count` staff members of `tenant_id`, each with a session; their access tokens.
+pub async fn staff(
+    owner: &PgPool,
+    auth: &Authenticator,
+    tenant_id: Uuid,
+    count: usize,
+) -> anyhow::Result<Vec<String>> {
+    let users: Vec<(Uuid, Uuid, Role)> = (0..count)
+        .map(|_| (tenant_id, Uuid::new_v4(), Role::Staff))
+        .collect();
+    for chunk in users.chunks(CHUNK) {
+        let ids: Vec<Uuid> = chunk.iter().map(|u| u.1).collect();
+        // language=PostgreSQL
+        sqlx::query(
+            "INSERT INTO users (id, tenant_id, email, name, role)
+             SELECT id, $2, replace(id::text, '-', '') || '@load.test', 'Load Staff', 'staff'
+             FROM unnest($1::uuid[]) AS u(id)",
+        )
+        .bind(&ids)
+        .bind(tenant_id)
+        .execute(owner)
+        .await?;
+    }
+    sessions(owner, auth, &users).await
+}

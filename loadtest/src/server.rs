@@ -38,6 +38,8 @@ pub struct Settings {
     pub redis_url: Option<String>,
     /// The per-connection send queue (`realtime.send_queue_capacity`); default if `None`.
     pub send_queue: Option<usize>,
+    /// Events kept per channel for recovery (`realtime.history_size`); default if `None`.
+    pub history: Option<usize>,
 }
 
 pub struct Server {
@@ -72,6 +74,9 @@ impl Server {
         // The load generator's clients send a few frames each, many at once from one address.
         config.realtime.client_frames_per_second = 1000;
         config.realtime.client_frame_burst = 1000;
+        if let Some(history) = settings.history {
+            config.realtime.history_size = history;
+        }
         if let Some(queue) = settings.send_queue {
             config.realtime.send_queue_capacity = queue;
         }
@@ -108,6 +113,10 @@ impl Server {
                     .env("DATABASE_URL", database_url)
                     .env("QIVR_ADDR", addr.to_string())
                     .env("QIVR_REALTIME__REDIS_PREFIX", &realtime.redis_prefix)
+                    .env(
+                        "QIVR_REALTIME__HISTORY_SIZE",
+                        realtime.history_size.to_string(),
+                    )
                     .env(
                         "QIVR_REALTIME__SEND_QUEUE_CAPACITY",
                         realtime.send_queue_capacity.to_string(),

@@ -5,6 +5,7 @@
 //! Event frames differ per target but all carry the event's data as `"data":{…}` with the
 //! publish time in `"t"` and the sequence number in `"n"`, which is all a client reads.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use futures::SinkExt;
@@ -30,10 +31,13 @@ pub struct HubTarget {
 
 #[derive(Clone)]
 enum Protocol {
+    /// Each connection authenticates as the next of `tokens`: distinct users and sessions, as
+    /// in life (one shared session would serialize every handshake on its row).
     Qivr {
         publisher: Publisher,
         tenant_id: Uuid,
-        token: String,
+        tokens: Arc<Vec<String>>,
+        next: Arc<AtomicUsize>,
     },
     /// The bare broadcast server: no handshake; what one connection sends, all others get.
     Bare { publisher: Arc<Mutex<Ws>> },
@@ -48,7 +52,7 @@ impl HubTarget {
         pid: u32,
         publisher: Publisher,
         tenant_id: Uuid,
-        token: String,
+        tokens: Vec<String>,
     ) -> Self {
         Self {
             name: "qivr",
@@ -57,7 +61,8 @@ impl HubTarget {
             protocol: Protocol::Qivr {
                 publisher,
                 tenant_id,
-                token,
+                tokens: Arc::new(tokens),
+                next: Arc::new(AtomicUsize::new(0)),
             },
         }
     }
@@ -101,7 +106,10 @@ impl HubTarget {
     ) -> anyhow::Result<(Ws, Vec<Value>)> {
         let ws = client::open_with(&self.ws_url, receive_buffer).await?;
         match &self.protocol {
-            Protocol::Qivr { token, .. } => client::handshake(ws, token, subscriptions).await,
+            Protocol::Qivr { tokens, next, .. } => {
+                let token = &tokens[next.fetch_add(1, Ordering::Relaxed) % tokens.len()];
+                client::handshake(ws, token, subscriptions).await
+            }
             Protocol::Bare { .. } => Ok((ws, Vec::new())),
             Protocol::SocketIo { .. } => {
                 Ok((socket_io::handshake(ws, subscriptions).await?, Vec::new()))

@@ -26,7 +26,7 @@ async fn hub(identity: &Identity, broker: BrokerChoice, queue: usize) -> (LocalH
         std::process::id(),
         hub.hub.publisher(),
         identity.tenant_id,
-        identity.token.clone(),
+        vec![identity.token.clone()],
     );
     (hub, target)
 }
@@ -65,6 +65,7 @@ async fn a_tiny_chat_delivers_every_message_to_the_other_side(
     let settings = Settings {
         redis_url: Some(redis_url()),
         send_queue: None,
+        history: None,
     };
     let server = Server::start(&Launch::InProcess, &options, "unused", &settings)
         .await

@@ -30,8 +30,10 @@ CHAT_SENDS="${CHAT_SENDS:-20000}"
 # A rate this machine sustains, for the latency when the send path is not saturated.
 CHAT_SUSTAINED_RATE="${CHAT_SUSTAINED_RATE:-200}"
 STORM_CONNECTIONS="${STORM_CONNECTIONS:-10000}"
-SLOW_CONNECTIONS="${SLOW_CONNECTIONS:-2000}"
-SLOW_CLIENTS="${SLOW_CLIENTS:-200}"
+# Big events at a moderate rate: the slow clients back up within seconds while the normal
+# ones' delivery (200 × 50/s × 16 KiB) stays well within the machine.
+SLOW_CONNECTIONS="${SLOW_CONNECTIONS:-200}"
+SLOW_CLIENTS="${SLOW_CLIENTS:-50}"
 
 if ! redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1; then
   log "starting Redis"
@@ -62,7 +64,7 @@ run --name chat-sustained chat --conversations "$CHAT_CONVERSATIONS" --rate "$CH
 run storm --connections "$STORM_CONNECTIONS"
 # The same storm with history enough for the slowest client to be recovered.
 run --name storm-history --history 8192 storm --connections "$STORM_CONNECTIONS"
-run slow --connections "$SLOW_CONNECTIONS" --slow "$SLOW_CLIENTS"
+run slow --connections "$SLOW_CONNECTIONS" --slow "$SLOW_CLIENTS" --events 500 --rate 50 --payload-bytes 16384
 log "side by side"
 run compare
 if [ ${#failed[@]} -gt 0 ]; then

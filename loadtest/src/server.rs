@@ -193,8 +193,17 @@ async fn publisher(config: &Config) -> anyhow::Result<Option<Publisher>> {
     Ok(Some(Publisher::new(broker)))
 }
 
-/// A local port nobody is listening on (the child binds it a moment later).
+/// A free local port for the child to bind a moment later, below the ephemeral range
+/// (32768 and up) that the load generator's client sockets fill.
 fn free_port() -> anyhow::Result<SocketAddr> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?)
+    for _ in 0..1000 {
+        let addr = SocketAddr::from((
+            [127, 0, 0, 1],
+            rand::Rng::gen_range(&mut rand::thread_rng(), 20_000..32_000),
+        ));
+        if std::net::TcpListener::bind(addr).is_ok() {
+            return Ok(addr);
+        }
+    }
+    anyhow::bail!("no free port between 20000 and 32000")
 }

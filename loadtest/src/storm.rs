@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use futures::StreamExt;
 use serde_json::{json, Value};
 use tokio::sync::{watch, Semaphore};
@@ -100,10 +101,12 @@ pub async fn run(target: &HubTarget, options: &StormOptions) -> anyhow::Result<R
     };
 
     tokio::time::sleep(options.live).await;
-    phase.send(Phase::Drop)?;
+    // Sends fail only when every receiver is gone (clients or publisher ended early); what
+    // ended them is reported below.
+    let _ = phase.send(Phase::Drop);
     tokio::time::sleep(options.away).await;
     let reconnect_at = Instant::now();
-    phase.send(Phase::Reconnect)?;
+    let _ = phase.send(Phase::Reconnect);
     let bar = progress(options.connections as u64, "recovering");
     loop {
         let done = back.load(Ordering::Relaxed);
@@ -116,9 +119,9 @@ pub async fn run(target: &HubTarget, options: &StormOptions) -> anyhow::Result<R
     let all_back = reconnect_at.elapsed();
     bar.finish_and_clear();
     tokio::time::sleep(options.live).await;
-    stop_publishing.send(true)?;
-    let last = publisher.await??;
-    phase.send(Phase::Finish(last))?;
+    let _ = stop_publishing.send(true);
+    let (last, publish_failures) = publisher.await?.context("publishing")?;
+    let _ = phase.send(Phase::Finish(last));
 
     let mut deliveries = Deliveries::default();
     let (mut gaps, mut duplicates, mut unrecovered, mut errors, mut clients_with_gaps) =
@@ -154,6 +157,7 @@ pub async fn run(target: &HubTarget, options: &StormOptions) -> anyhow::Result<R
     report
         .metric("connections", options.connections as f64, "")
         .metric("events published", (last + 1) as f64, "")
+        .metric("publishes retried", publish_failures as f64, "")
         .metric("clients recovered", recovery.count as f64, "")
         .metric(
             "time until all recovered",
@@ -171,23 +175,30 @@ pub async fn run(target: &HubTarget, options: &StormOptions) -> anyhow::Result<R
     Ok(report)
 }
 
-/// Publishes numbered events at `rate` until told to stop; returns the last number.
+/// Publishes numbered events at `rate` until told to stop; returns the last number and how
+/// many publishes failed. A failed publish (Redis busy serving the recovering clients) is
+/// retried, as the outbox relay would, so the sequence has no holes.
 async fn publish_until(
     target: &HubTarget,
     start: Instant,
     rate: f64,
     mut stop: watch::Receiver<bool>,
-) -> anyhow::Result<u64> {
+) -> anyhow::Result<(u64, u64)> {
     let interval = Duration::from_secs_f64(1.0 / rate.max(0.001));
     let began = Instant::now();
-    let mut n = 0u64;
+    let (mut n, mut failures) = (0u64, 0u64);
     loop {
-        target
+        while let Err(error) = target
             .publish(json!({"t": start.elapsed().as_nanos() as u64, "n": n}))
-            .await?;
+            .await
+        {
+            failures += 1;
+            anyhow::ensure!(failures < 1000, "publishing keeps failing: {error:#}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         tokio::select! {
             _ = tokio::time::sleep_until((began + interval * (n + 1) as u32).into()) => {}
-            _ = stop.changed() => return Ok(n),
+            _ = stop.changed() => return Ok((n, failures)),
         }
         n += 1;
     }

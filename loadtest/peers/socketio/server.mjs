@@ -13,6 +13,7 @@
 // WORKERS (default: the number of cores).
 
 import cluster from "node:cluster";
+import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 
@@ -53,18 +54,24 @@ if (cluster.isPrimary) {
       io.to("evaluations").emit("event", payload);
     });
   });
-  io.listen(Number(process.env.PORT));
+  // Loopback only: listening on every address would clash with the load generator's client
+  // sockets, which are bound to 127.0.0.x ports.
+  const server = http.createServer();
+  io.attach(server);
   process.on("disconnect", () => process.exit(0));
-  process.send("listening");
+  server.listen(Number(process.env.PORT), "127.0.0.1", () => process.send("listening"));
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
+// A free port below the ephemeral range (32768 and up), which the load generator's client
+// sockets fill.
+async function freePort() {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    const free = await new Promise((resolve) => {
+      const server = net.createServer();
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
     });
-    server.on("error", reject);
-  });
+    if (free) return port;
+  }
 }

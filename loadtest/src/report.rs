@@ -254,11 +254,9 @@ impl std::fmt::Display for Report {
     }
 }
 
-/// A number for the table: integers without decimals, others with a few.
+/// A number for the table: whole numbers and large ones without decimals, others with two.
 fn human(value: f64) -> String {
-    if value.fract() == 0.0 && value.abs() < 1e15 {
-        format!("{value:.0}")
-    } else if value.abs() >= 100.0 {
+    if value.fract() == 0.0 || value.abs() >= 100.0 {
         format!("{value:.0}")
     } else {
         format!("{value:.2}")

@@ -68,8 +68,10 @@ impl Server {
         database_url: &str,
         settings: &Settings,
     ) -> anyhow::Result<Self> {
-        let mut config = Config::default();
-        config.redis_url = settings.redis_url.clone();
+        let mut config = Config {
+            redis_url: settings.redis_url.clone(),
+            ..Config::default()
+        };
         config.realtime.redis_prefix = format!("qivr-loadtest-{}", Uuid::new_v4().simple());
         // The load generator's clients send a few frames each, many at once from one address.
         config.realtime.client_frames_per_second = 1000;

@@ -41,8 +41,11 @@ if ! redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1; then
 fi
 
 log "building qivr and qivr-loadtest (release)"
-cargo build --release --locked -p qivr-api -p qivr-loadtest
-LOADTEST="$CARGO_TARGET_DIR/release/qivr-loadtest"
+# DATABASE_URL names a server for the runs, not a schema for the query macros.
+SQLX_OFFLINE=true cargo build --release --locked -p qivr-api -p qivr-loadtest
+# Where cargo really put them (a wrapper may choose the target directory).
+target_dir="$(cargo metadata --format-version 1 --no-deps | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)"
+LOADTEST="$target_dir/release/qivr-loadtest"
 
 log "installing the Socket.IO peer"
 (cd loadtest/peers/socketio && npm ci --no-audit --no-fund --silent)

@@ -518,38 +518,34 @@ async fn insert_message(
     .await?;
     let mut message = message;
     message.attachments.0 = attach_documents(tx, tenant_id, patient_id, message.id, attachment_ids).await?;
-    // Everyone but the sender (the patient's login and every active clinic user) has one more
-    // unread; a system message only the patient.
+    // The sender has read their own message; everyone else (the patient's login and every
+    // active clinic user) has one more unread; a system message has no sender and is unread
+    // only for the patient. One statement, locking the rows in user-id order: two sends in the
+    // same conversation (the patient and staff at once) then queue on the first row instead of
+    // each holding a row the other wants (a deadlock, a 500).
     // language=PostgreSQL
     sqlx::query!(
-        "INSERT INTO conversation_reads AS r (tenant_id, conversation_id, user_id, unread_count)
-         SELECT $1, $2, u.id, 1 FROM users u
-         WHERE u.tenant_id = $1 AND u.id IS DISTINCT FROM $3 AND u.deleted_at IS NULL AND u.disabled_at IS NULL
+        "INSERT INTO conversation_reads AS r (tenant_id, conversation_id, user_id, unread_count, last_read_message_id, last_read_at)
+         SELECT $1, $2, u.id, CASE WHEN u.id = $3 THEN 0 ELSE 1 END,
+                CASE WHEN u.id = $3 THEN $5::uuid END, CASE WHEN u.id = $3 THEN now() END
+         FROM users u
+         WHERE u.tenant_id = $1 AND (u.id = $3 OR (u.deleted_at IS NULL AND u.disabled_at IS NULL
            AND (u.role <> 'patient' OR u.id = (SELECT user_id FROM patients WHERE id = $4))
-           AND (NOT $5 OR u.role = 'patient')
-         ON CONFLICT (conversation_id, user_id) DO UPDATE SET unread_count = r.unread_count + 1",
+           AND (NOT $6 OR u.role = 'patient')))
+         ORDER BY u.id
+         ON CONFLICT (conversation_id, user_id) DO UPDATE
+         SET unread_count = CASE WHEN r.user_id = $3 THEN 0 ELSE r.unread_count + 1 END,
+             last_read_message_id = CASE WHEN r.user_id = $3 THEN $5 ELSE r.last_read_message_id END,
+             last_read_at = CASE WHEN r.user_id = $3 THEN now() ELSE r.last_read_at END",
         tenant_id,
         conversation_id,
         sender,
         patient_id,
+        message.id,
         system,
     )
     .execute(&mut **tx)
     .await?;
-    if let Some(sender) = sender {
-        // language=PostgreSQL
-        sqlx::query!(
-            "INSERT INTO conversation_reads AS r (tenant_id, conversation_id, user_id, unread_count, last_read_message_id, last_read_at)
-             VALUES ($1, $2, $3, 0, $4, now())
-             ON CONFLICT (conversation_id, user_id) DO UPDATE SET unread_count = 0, last_read_message_id = $4, last_read_at = now()",
-            tenant_id,
-            conversation_id,
-            sender,
-            message.id,
-        )
-        .execute(&mut **tx)
-        .await?;
-    }
     // language=PostgreSQL
     sqlx::query!(
         "UPDATE conversations SET last_message_at = $3 WHERE tenant_id = $1 AND id = $2",

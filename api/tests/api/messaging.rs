@@ -211,3 +211,31 @@ async fn booking_an_appointment_posts_a_system_message_that_only_the_patient_cou
     let for_staff = app.get(&format!("/api/v1/conversations/{id}"), &staff.access).await;
     assert_eq!(for_staff.body["unread_count"], 0, "staff caused it; it is not news to the clinic");
 }
+
+#[tokio::test]
+async fn the_patient_and_staff_sending_at_the_same_moment_both_succeed() {
+    let app = spawn_app().await;
+    let patient = app.login("harbour-physio", "patient4").await;
+    let staff = app.login("harbour-physio", "staff").await;
+    // A clinic whose only active clinic user is `staff`, so the conversation has exactly two
+    // participants' read rows.
+    sqlx::query("UPDATE users SET disabled_at = now() WHERE email IN ('admin@harbour-physio.test', 'staff2@harbour-physio.test')")
+        .execute(&app.owner)
+        .await
+        .unwrap();
+    let id = app.post("/api/v1/conversations", &patient.access, json!({ "subject": "Both at once" })).await.body["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/conversations/{id}/messages");
+    // Each side's send bumps the other's unread count and resets its own: done at once, the
+    // two used to lock those two rows in opposite orders, and one failed with a deadlock.
+    let sends = (0..20).flat_map(|n| {
+        [&patient, &staff].map(|sender| {
+            let (app, path) = (&app, &path);
+            async move { app.post(path, &sender.access, json!({ "body": format!("message {n}") })).await.status }
+        })
+    });
+    let statuses = futures::future::join_all(sends).await;
+    assert!(statuses.iter().all(|s| *s == StatusCode::CREATED), "{statuses:?}");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE conversation_id = $1::uuid").bind(&id).fetch_one(&app.owner).await.unwrap();
+    assert_eq!(stored, 40);
+}
+

@@ -555,10 +555,12 @@ async fn insert_message(
     )
     .execute(&mut **tx)
     .await?;
-    caller.audit(tx, Entry::patient("message.create", patient_id, "message", message.id)).await?;
     let data = serde_json::to_value(&message).expect("messages serialize");
     let mut staged = vec![events::stage(tx, tenant_id, format!("conversation:{conversation_id}"), "message.created", data).await?];
     staged.extend(announce_conversation(tx, tenant_id, conversation_id).await?);
+    // Last: appending to the audit chain locks the clinic's chain head until commit, so every
+    // statement after it would hold up the clinic's other writers.
+    caller.audit(tx, Entry::patient("message.create", patient_id, "message", message.id)).await?;
     Ok((message, staged))
 }
 

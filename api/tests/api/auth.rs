@@ -172,6 +172,19 @@ async fn activity_keeps_a_session_alive() {
 }
 
 #[tokio::test]
+async fn requests_close_together_do_not_rewrite_the_session() {
+    let app = spawn_app_with(|config| config.auth.idle_timeout_secs = 600).await;
+    let staff = app.login("harbour-physio", "staff").await;
+    sqlx::query("UPDATE sessions SET last_seen_at = now() - interval '10 seconds'").execute(&app.owner).await.unwrap();
+    assert_eq!(app.get("/api/v1/me", &staff.access).await.status, StatusCode::OK);
+    let untouched: bool = sqlx::query_scalar("SELECT bool_and(last_seen_at < now() - interval '9 seconds') FROM sessions")
+        .fetch_one(&app.owner)
+        .await
+        .unwrap();
+    assert!(untouched, "seen 10 s ago is recent enough: no write");
+}
+
+#[tokio::test]
 async fn the_jwks_publishes_our_ed25519_key() {
     let app = spawn_app().await;
     let jwks = app.request(Method::GET, "/.well-known/jwks.json", None, None).await;

@@ -267,7 +267,7 @@ describe('admin screens and invitations', () => {
     const staff = await newPage(browser);
     await signIn(staff, 'clinic', STAFF);
     await staff.getByTestId('patient-row').first().getByRole('link').click();
-    await staff.getByRole('heading', { name: 'Conditions' }).waitFor();
+    await staff.getByRole('heading', { name: 'Conditions', exact: true }).waitFor();
     assert.equal(await staff.getByRole('heading', { name: 'Access log' }).count(), 0);
     await staff.context().close();
   });

@@ -33,7 +33,7 @@ describe('clinic dashboard', () => {
     const [last, firstName] = listed.split(',').map((s) => s.trim());
     assert.equal((await heading.innerText()).trim(), `${firstName} ${last}`);
     assert.match(new URL(page.url()).pathname, /^\/clinic\/patients\/[^/]+$/);
-    await page.getByRole('heading', { name: 'Conditions' }).waitFor();
+    await page.getByRole('heading', { name: 'Conditions', exact: true }).waitFor();
     await page.getByRole('heading', { name: 'Medical history' }).waitFor();
     await page.context().close();
   });

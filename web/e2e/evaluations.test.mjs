@@ -2,7 +2,7 @@
 // panel, the portal's "My intakes", all updated over the realtime socket without reloads.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { apiCall, apiToken, baseUrl, launchBrowser, newPage, signIn, uniqueSuffix } from './helpers.mjs';
+import { apiCall, apiToken, baseUrl, launchBrowser, newPage, signIn, uniqueSuffix, until } from './helpers.mjs';
 
 const STAFF = 'staff@harbour-physio.test';
 const STAFF2 = 'staff2@harbour-physio.test';
@@ -169,7 +169,8 @@ describe('intake and evaluation queue', () => {
     await queueRow(page, complaint).locator('[data-testid=evaluation-status][data-status=pending]').waitFor();
     assert.equal(connections.length, 1);
     const first = connections[0];
-    assert.ok(first.received.some((f) => f.op === 'subscribed' && f.channel === 'evaluations'), 'subscribed to the queue');
+    // The row comes over REST; the subscription may answer a moment later.
+    await until(() => first.received.some((f) => f.op === 'subscribed' && f.channel === 'evaluations'), Boolean, 'the queue subscription');
     await page.evaluate(() => {
       window.__notReloaded = true;
     });

@@ -109,3 +109,15 @@ export async function userRow(page, email) {
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid=user-row]').length > n, before);
   }
 }
+
+/** Waits until `read()` returns something `ok` accepts; returns it. */
+export async function until(read, ok, what, timeout = 10_000) {
+  const end = Date.now() + timeout;
+  let last;
+  while (Date.now() < end) {
+    last = await read();
+    if (ok(last)) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+}

@@ -3,7 +3,7 @@
 // subject and compares unread counts only relative to what it saw before.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { apiCall, apiToken, launchBrowser, newPage, signIn, uniqueSuffix } from './helpers.mjs';
+import { apiCall, apiToken, launchBrowser, newPage, signIn, uniqueSuffix, until } from './helpers.mjs';
 
 const STAFF = 'staff@harbour-physio.test';
 const STAFF_NAME = 'Sam Taylor';
@@ -19,18 +19,6 @@ async function waitLive(page) {
 async function badgeCount(locator) {
   const counts = await locator.evaluateAll((els) => els.map((el) => Number(el.getAttribute('data-count'))));
   return counts[0] ?? 0;
-}
-
-/** Waits until `read()` returns something `ok` accepts; returns it. */
-async function until(read, ok, what, timeout = 10_000) {
-  const end = Date.now() + timeout;
-  let last;
-  while (Date.now() < end) {
-    last = await read();
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
 }
 
 async function openInbox(page) {

@@ -43,8 +43,9 @@ describe('patient portal', () => {
     const reminders = settings.getByRole('checkbox', { name: 'A reminder before an appointment' });
     await reminders.waitFor();
     const wanted = !(await reminders.isChecked());
+    const saved = page.waitForResponse((r) => r.url().includes('/notification-preferences/appointment_reminder') && r.ok());
     await reminders.setChecked(wanted);
-    await page.waitForResponse((r) => r.url().includes('/notification-preferences/appointment_reminder') && r.ok());
+    await saved;
     await page.reload();
     await reminders.waitFor();
     assert.equal(await reminders.isChecked(), wanted);

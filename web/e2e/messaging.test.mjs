@@ -161,7 +161,7 @@ describe('messaging', () => {
     // The filters live in the address, so the box shows checked once the navigation lands.
     await clinic.getByLabel('Assigned to me').click();
     await clinic.waitForURL(/mine=1/);
-    assert.equal(await clinic.getByLabel('Assigned to me').isChecked(), true);
+    await until(() => clinic.getByLabel('Assigned to me').isChecked(), Boolean, 'the filter box to show checked');
     await inboxRow.waitFor();
     await clinic.getByLabel('Patient', { exact: true }).fill('Rossi');
     await clinic.getByRole('list', { name: 'Matching patients' }).getByRole('button', { name: PATIENT_NAME }).click();
